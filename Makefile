@@ -1,0 +1,48 @@
+# slakit — developer entry points. `make help` lists them.
+PYTHON ?= python3
+PIP ?= $(PYTHON) -m pip
+APT_PACKAGES := prometheus prometheus-alertmanager
+PYTEST_WORKERS ?= 4
+
+.PHONY: help deps system-deps python-deps run test lint unit generate check-generated bench clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
+
+deps: system-deps python-deps  ## install everything slakit and its tests need
+
+system-deps:  ## Debian packages: Prometheus, promtool, Alertmanager (root, apt-get)
+	@missing=""; for b in prometheus promtool alertmanager; do command -v $$b >/dev/null || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(APT_PACKAGES); \
+	fi
+
+python-deps:  ## slakit itself, editable, with the test extra
+	$(PIP) install --quiet -e '.[test]'
+
+run: python-deps  ## main job: the exporter with exporter/config.example.yaml on 127.0.0.1:9141
+	$(PYTHON) -m slakit exporter --config.file exporter/config.example.yaml --web.listen-address 127.0.0.1:9141
+
+lint:  ## ruff
+	$(PYTHON) -m ruff check slakit tests bench
+	$(PYTHON) -m ruff format --check slakit tests bench
+
+unit:  ## the pytest suite only
+	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) -q
+
+test: deps lint check-generated unit  ## the whole suite: lint, generated-file drift, pytest
+
+generate:  ## rewrite the checked-in generated files (rules/ and their promtool tests)
+	$(PYTHON) -m slakit rules generate rules/specs/*.yaml -o rules/generated
+
+check-generated: python-deps  ## fail when checked-in generated files differ from what the code generates
+	@tmp=$$(mktemp -d); \
+	$(PYTHON) -m slakit rules generate rules/specs/*.yaml -o $$tmp/rules >/dev/null && \
+	diff -ru rules/generated $$tmp/rules || { echo "rules/generated drifted: run 'make generate'"; rm -rf $$tmp; exit 1; }; \
+	rm -rf $$tmp
+
+bench: python-deps  ## benchmarks; results go to docs/benchmarks.md by hand
+	$(PYTHON) -m bench
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache

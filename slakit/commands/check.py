@@ -1,0 +1,48 @@
+"""`slakit check`: validate specs and exporter configs without running anything."""
+
+from __future__ import annotations
+
+import argparse
+
+from slakit.errors import InputError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="validate SLO specs and exporter configs",
+        description="Validate SLO specs and/or an exporter config. Exit code 2 names every problem found.",
+    )
+    parser.add_argument("specs", nargs="*", metavar="SPEC", help="SLO spec files (YAML)")
+    parser.add_argument(
+        "--exporter-config", action="append", default=[], metavar="FILE", help="exporter config to validate"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.specs and not args.exporter_config:
+        raise InputError("nothing to check: give SPEC files and/or --exporter-config FILE")
+    errors: list[InputError] = []
+    checked: list[str] = []
+    if args.specs:
+        from slakit.spec import load_specs
+
+        try:
+            load_specs(args.specs)
+            checked.extend(args.specs)
+        except InputError as exc:
+            errors.append(exc)
+    for path in args.exporter_config:
+        from slakit.exporter.config import load_config
+
+        try:
+            load_config(path)
+            checked.append(path)
+        except InputError as exc:
+            errors.append(exc)
+    if errors:
+        raise InputError.merge(errors)
+    for path in checked:
+        print(f"{path}: ok")
+    return 0
