@@ -1,0 +1,1 @@
+"""The slakit probe exporter: probes on their own schedule, counted by the minute."""

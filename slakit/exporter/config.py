@@ -1,0 +1,351 @@
+"""The exporter's configuration: one typed model, loaded with file/field/line errors."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from slakit.errors import InputError, Problem
+from slakit.yamlsource import YamlDocument, format_path
+
+DEFAULT_DURATION_BUCKETS: tuple[float, ...] = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+FAILURE_REASONS: tuple[str, ...] = (
+    "dns",
+    "connect",
+    "tls",
+    "timeout",
+    "protocol",
+    "redirects",
+    "http_status",
+    "too_large",
+    "body_mismatch",
+)
+
+_DURATION_RE = re.compile(r"^(?:(\d+(?:\.\d+)?)(ms|s|m|h))+$")
+_DURATION_PART_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_SIZE_RE = re.compile(r"^(\d+)\s*(B|KiB|MiB|GiB|kB|MB|GB)?$")
+_SIZE_UNITS = {
+    None: 1,
+    "B": 1,
+    "KiB": 1024,
+    "MiB": 1024**2,
+    "GiB": 1024**3,
+    "kB": 1000,
+    "MB": 1000**2,
+    "GB": 1000**3,
+}
+_LABEL_VALUE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+_HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def parse_duration(value: Any) -> float:
+    """`15s`, `1m`, `500ms`, `1m30s` → seconds. Bare numbers are refused: the unit must be explicit."""
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise ValueError("must be a duration string with a unit, like 500ms, 15s, 1m or 1h")
+    text = value.strip()
+    if not _DURATION_RE.match(text):
+        raise ValueError(f"invalid duration {value!r}: use a number and a unit (ms, s, m, h), like 15s")
+    seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART_RE.findall(text))
+    if seconds <= 0:
+        raise ValueError(f"duration {value!r} must be greater than zero")
+    return seconds
+
+
+def parse_size(value: Any) -> int:
+    """`1048576`, `1MiB`, `512KiB` → bytes."""
+    if isinstance(value, bool):
+        raise ValueError("must be a byte size like 1048576 or 1MiB")
+    if isinstance(value, int):
+        size = value
+    elif isinstance(value, str) and (m := _SIZE_RE.match(value.strip())):
+        size = int(m.group(1)) * _SIZE_UNITS[m.group(2)]
+    else:
+        raise ValueError(
+            f"invalid size {value!r}: use bytes or a unit (KiB, MiB, GiB, kB, MB, GB), like 1MiB"
+        )
+    if size <= 0:
+        raise ValueError("size must be greater than zero")
+    return size
+
+
+def parse_status_codes(value: Any) -> list[tuple[int, int]]:
+    """`[200, "200-299", 404]` → inclusive ranges."""
+    if isinstance(value, int | str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise ValueError('must be a non-empty list of status codes or ranges, like [200, "300-399"]')
+    ranges = []
+    for item in value:
+        if isinstance(item, bool):
+            raise ValueError(f"invalid status code {item!r}")
+        if isinstance(item, int):
+            lo = hi = item
+        elif isinstance(item, str) and re.fullmatch(r"\s*\d{3}\s*(-\s*\d{3}\s*)?", item):
+            parts = [int(p) for p in item.split("-")]
+            lo, hi = parts[0], parts[-1]
+        else:
+            raise ValueError(f'invalid status code {item!r}: use a number like 200 or a range like "200-299"')
+        if not (100 <= lo <= 599 and 100 <= hi <= 599):
+            raise ValueError(f"status code {item!r} is outside 100-599")
+        if lo > hi:
+            raise ValueError(f"status code range {item!r} is reversed")
+        ranges.append((lo, hi))
+    return ranges
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(json_schema_extra={"type": "string"})]
+Size = Annotated[int, BeforeValidator(parse_size)]
+
+
+def _label_value(what: str, value: str) -> str:
+    if not _LABEL_VALUE_RE.match(value):
+        raise ValueError(
+            f"{what} {value!r} must start with a letter or digit and contain only letters, digits, "
+            "'_', '.', ':' and '-' (at most 128 characters)"
+        )
+    return value
+
+
+class TLSConfig(BaseModel):
+    """TLS settings of an https probe. Verification is on unless insecure_skip_verify is true."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ca_file: Path | None = Field(None, description="PEM CA bundle used instead of the system trust store")
+    cert_file: Path | None = Field(None, description="client certificate (PEM)")
+    key_file: Path | None = Field(None, description="client key (PEM); requires cert_file")
+    server_name: str | None = Field(None, description="name sent as SNI and verified in the certificate")
+    insecure_skip_verify: bool = Field(False, description="do not verify the server certificate")
+
+    @model_validator(mode="after")
+    def _pairs(self) -> TLSConfig:
+        if self.key_file is not None and self.cert_file is None:
+            raise ValueError("key_file requires cert_file")
+        for name in ("ca_file", "cert_file", "key_file"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"{name} {str(path)!r} does not exist or is not a file")
+        return self
+
+
+class ProbeConfig(BaseModel):
+    """One probe: a target checked on its own interval, counted by the minute."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="probe name; the `probe` label. Unique within its service")
+    service: str = Field(description="the `service` label: what the SLA contract is about")
+    prober: Literal["http"] = Field("http", description="which prober runs this probe")
+    url: str = Field(description="http:// or https:// URL")
+    interval: Duration = Field(description="time between probe starts, like 15s")
+    timeout: Duration = Field(description="one deadline for DNS, connect, TLS and response; < interval")
+    method: str = Field("GET", description="HTTP method")
+    headers: dict[str, str] = Field(default_factory=dict, description="request headers (values never logged)")
+    body: str | None = Field(None, description="request body")
+    valid_status_codes: Annotated[list[tuple[int, int]], BeforeValidator(parse_status_codes)] = Field(
+        default_factory=lambda: [(200, 399)],
+        description='accepted status codes: numbers and "lo-hi" ranges; default 200-399',
+        json_schema_extra={"type": "array", "items": {"type": ["integer", "string"]}},
+    )
+    body_must_match: list[str] = Field(default_factory=list, description="regexes the body must all match")
+    body_must_not_match: list[str] = Field(
+        default_factory=list, description="regexes the body must not match"
+    )
+    follow_redirects: bool = Field(True, description="follow 3xx responses with a Location header")
+    max_redirects: int = Field(10, ge=0, le=100, description="more redirects than this fail with `redirects`")
+    max_body_bytes: Size = Field(1024 * 1024, description="bytes read at most; more fail with `too_large`")
+    tls: TLSConfig = Field(default_factory=TLSConfig)
+    ip_protocol: Literal["ip4", "ip6"] | None = Field(None, description="address family to prefer")
+    ip_protocol_fallback: bool = Field(True, description="use the other family when the preferred has none")
+    minute_rule: Literal["all_failed", "any_failed", "failure_ratio"] = Field(
+        "all_failed", description="when a minute counts as down"
+    )
+    minute_failure_ratio: float | None = Field(
+        None, gt=0, le=1, description="for minute_rule failure_ratio: down when failed/completed >= this"
+    )
+    duration_buckets: list[float] | None = Field(None, description="histogram buckets; default: top level")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _label_value("name", v)
+
+    @field_validator("service")
+    @classmethod
+    def _service(cls, v: str) -> str:
+        return _label_value("service", v)
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Z]+", v):
+            raise ValueError(f"invalid HTTP method {v!r}: use upper-case letters, like GET or POST")
+        return v
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, value in v.items():
+            if not _HEADER_NAME_RE.match(name):
+                raise ValueError(f"invalid header name {name!r}")
+            if "\r" in value or "\n" in value:
+                raise ValueError(f"header {name!r} contains a line break")
+        return v
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        from yarl import URL
+
+        try:
+            url = URL(v)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"invalid URL: {exc}") from None
+        if url.scheme not in ("http", "https"):
+            raise ValueError(f"URL scheme must be http or https, not {url.scheme or 'missing'!r}")
+        if not url.host:
+            raise ValueError("URL has no host")
+        return v
+
+    @field_validator("body_must_match", "body_must_not_match")
+    @classmethod
+    def _regexes(cls, v: list[str]) -> list[str]:
+        for pattern in v:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+        return v
+
+    @field_validator("duration_buckets")
+    @classmethod
+    def _buckets(cls, v: list[float] | None) -> list[float] | None:
+        return None if v is None else _check_buckets(v)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProbeConfig:
+        if self.timeout >= self.interval:
+            raise ValueError(
+                f"timeout ({_fmt(self.timeout)}) must be shorter than interval ({_fmt(self.interval)})"
+            )
+        if self.minute_rule == "failure_ratio" and self.minute_failure_ratio is None:
+            raise ValueError("minute_rule failure_ratio requires minute_failure_ratio (0 < ratio <= 1)")
+        if self.minute_rule != "failure_ratio" and self.minute_failure_ratio is not None:
+            raise ValueError("minute_failure_ratio is only used with minute_rule: failure_ratio")
+        if self.url.startswith("http://") and self.tls != TLSConfig():
+            raise ValueError("tls settings need an https:// URL")
+        return self
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The probe's identity: counters survive a reload as long as this stays the same."""
+        return (self.service, self.name)
+
+
+class ExporterConfig(BaseModel):
+    """The whole exporter config file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    location: str | None = Field(None, description="adds a `location` label to every probe series")
+    duration_buckets: list[float] = Field(
+        default_factory=lambda: list(DEFAULT_DURATION_BUCKETS),
+        description="default buckets of slakit_probe_duration_seconds",
+    )
+    probes: list[ProbeConfig] = Field(description="the probes; may be empty")
+
+    @field_validator("location")
+    @classmethod
+    def _location(cls, v: str | None) -> str | None:
+        return None if v is None else _label_value("location", v)
+
+    @field_validator("duration_buckets")
+    @classmethod
+    def _buckets(cls, v: list[float]) -> list[float]:
+        return _check_buckets(v)
+
+    @model_validator(mode="after")
+    def _unique(self) -> ExporterConfig:
+        if duplicates := self.duplicates():
+            i, first = duplicates[0]
+            raise ValueError(f"probes[{i}]: {_duplicate_message(self.probes[i], first)}")
+        return self
+
+    def duplicates(self) -> list[tuple[int, int]]:
+        """(index, index of the first definition) of every probe whose service+name repeats."""
+        seen: dict[tuple[str, str], int] = {}
+        found = []
+        for i, probe in enumerate(self.probes):
+            if probe.key in seen:
+                found.append((i, seen[probe.key]))
+            else:
+                seen[probe.key] = i
+        return found
+
+    def buckets_for(self, probe: ProbeConfig) -> tuple[float, ...]:
+        return tuple(probe.duration_buckets if probe.duration_buckets is not None else self.duration_buckets)
+
+
+def _check_buckets(v: list[float]) -> list[float]:
+    if not v:
+        raise ValueError("needs at least one bucket")
+    if any(not math.isfinite(b) for b in v):
+        raise ValueError("buckets must be finite numbers (+Inf is always added)")
+    if any(later <= earlier for earlier, later in itertools.pairwise(v)):
+        raise ValueError("buckets must be strictly increasing")
+    return v
+
+
+def _duplicate_message(probe: ProbeConfig, first: int) -> str:
+    return (
+        f"probe {probe.name!r} of service {probe.service!r} is already defined at probes[{first}]; "
+        "names must be unique per service"
+    )
+
+
+def _fmt(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds * 1000:g}ms"
+    return f"{seconds:g}s"
+
+
+def load_config(path: str | Path) -> ExporterConfig:
+    """Read and validate an exporter config; raises InputError naming file, field and line."""
+    doc = YamlDocument.read(path)
+    if doc.data is not None and not isinstance(doc.data, dict):
+        raise InputError(Problem(doc.source, "the config must be a mapping with a `probes` list", line=1))
+    data = doc.data if doc.data is not None else {}
+    probes = data.get("probes")
+    # Duplicates are reported per probe with their line, before the model's own (line-less) check.
+    if isinstance(probes, list):
+        seen: dict[tuple[Any, Any], int] = {}
+        problems = []
+        for i, probe in enumerate(probes):
+            if not isinstance(probe, dict):
+                continue
+            key = (probe.get("service"), probe.get("name"))
+            if key in seen and isinstance(key[0], str) and isinstance(key[1], str):
+                msg = (
+                    f"probe {key[1]!r} of service {key[0]!r} is already defined at probes[{seen[key]}]; "
+                    "names must be unique per service"
+                )
+                loc = ["probes", i, "name"]
+                problems.append(Problem(doc.source, msg, field=format_path(loc), line=doc.line_of(loc)))
+            seen.setdefault(key, i)
+        if problems:
+            raise InputError(problems)
+    return doc.validate(ExporterConfig)
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of the config file (published by `make generate`)."""
+    schema = ExporterConfig.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "slakit exporter config"
+    return schema

@@ -1,0 +1,64 @@
+"""Process wiring: logging, the web server, signals."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from aiohttp import web
+
+from slakit.exporter.config import load_config
+from slakit.exporter.runtime import Exporter
+from slakit.exporter.server import make_app
+
+log = logging.getLogger("slakit.exporter")
+
+
+def serve(config_path: str, host: str, port: int, log_level: str = "info") -> int:
+    logging.basicConfig(
+        level={"warn": logging.WARNING}.get(log_level, getattr(logging, log_level.upper(), logging.INFO)),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    config = load_config(config_path)  # InputError → exit 2 before anything starts
+    try:
+        return asyncio.run(_serve(config_path, config, host, port))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _serve(config_path: str, config, host: str, port: int) -> int:  # type: ignore[no-untyped-def]
+    exporter = Exporter(config_path)
+    runner = web.AppRunner(make_app(exporter), access_log=None, handle_signals=False, shutdown_timeout=1)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port, reuse_address=True)
+        await site.start()
+    except OSError as exc:
+        log.error("cannot listen on %s:%d: %s", host, port, exc.strerror or exc)
+        await runner.cleanup()
+        return 1
+    log.info("listening on %s:%d", host, port)
+    await exporter.start(config)
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    pending: set[asyncio.Task[object]] = set()
+
+    def on_sighup() -> None:
+        log.info("SIGHUP: reloading %s", config_path)
+        task = asyncio.ensure_future(exporter.reload())
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, on_sighup)
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    await stop.wait()
+    log.info("shutting down")
+    await exporter.stop()
+    await runner.cleanup()
+    return 0

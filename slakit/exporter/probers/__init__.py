@@ -1,0 +1,63 @@
+"""Probers: one module per protocol, each behind the same small interface.
+
+A prober is built once per probe definition (`build(config, client)`) and then called once per run
+(`await prober.probe()`). It returns a `ProbeResult` and never raises for anything the target does; the
+caller owns the deadline (`run_with_deadline`), which covers DNS, connect, TLS and the whole response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from slakit.exporter.config import FAILURE_REASONS
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from slakit.exporter.config import ProbeConfig
+
+__all__ = ["FAILURE_REASONS", "ProbeResult", "Prober", "build_prober", "run_with_deadline"]
+
+
+@dataclass(slots=True)
+class ProbeResult:
+    """What one probe run found. `reason` is one of FAILURE_REASONS when success is false."""
+
+    success: bool
+    reason: str | None = None
+    status: int | None = None  # status code of the last HTTP response received, if any
+    tls_expiry: float | None = None  # notAfter (Unix seconds) of the server certificate, when TLS was used
+    detail: str = ""  # a short human explanation for logs; never contains secrets
+    duration: float = 0.0  # seconds, filled in by run_with_deadline
+
+    @classmethod
+    def failed(cls, reason: str, detail: str, **kw: object) -> ProbeResult:
+        assert reason in FAILURE_REASONS, reason
+        return cls(False, reason, detail=detail, **kw)  # type: ignore[arg-type]
+
+
+class Prober(Protocol):
+    async def probe(self) -> ProbeResult: ...
+
+
+def build_prober(config: ProbeConfig, client: aiohttp.ClientSession) -> Prober:
+    if config.prober == "http":
+        from slakit.exporter.probers.http import HTTPProber
+
+        return HTTPProber(config, client)
+    raise ValueError(f"unknown prober {config.prober!r}")  # pragma: no cover - the config model forbids it
+
+
+async def run_with_deadline(prober: Prober, timeout: float) -> ProbeResult:
+    """Run one probe under one deadline; a deadline hit is the `timeout` reason, whatever the phase."""
+    start = time.perf_counter()
+    try:
+        async with asyncio.timeout(timeout):
+            result = await prober.probe()
+    except TimeoutError:
+        result = ProbeResult.failed("timeout", f"no complete answer within {timeout:g}s")
+    result.duration = time.perf_counter() - start
+    return result
