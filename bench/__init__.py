@@ -1,0 +1,1 @@
+"""slakit benchmarks: `python -m bench [name ...]`. Numbers and ratios, never timed assertions."""

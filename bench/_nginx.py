@@ -1,0 +1,149 @@
+"""N loopback HTTP targets served by Debian's nginx: one port, N distinct 127.x addresses, a tiny 200.
+
+Each target is `http://127.1.A.B:PORT/` (B in 1..250), so every probe target is a distinct listening socket
+and a distinct destination address. nginx runs from a temp dir (`-p`), one worker, and logs every request
+as `$msec $server_addr $status` (buffered), which gives an exporter-independent count of probes and of their
+timing per target.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import subprocess
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from bench._net import free_port, port_free_on_all, wait_http
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+CONF = """\
+worker_processes 1;
+worker_rlimit_nofile 65536;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+daemon off;
+events {{ worker_connections 16384; }}
+http {{
+    log_format bench '$msec $server_addr $status';
+    access_log {dir}/access.log bench buffer=256k flush=1s;
+    client_body_temp_path {dir}/tmp/body;
+    proxy_temp_path {dir}/tmp/proxy;
+    fastcgi_temp_path {dir}/tmp/fastcgi;
+    uwsgi_temp_path {dir}/tmp/uwsgi;
+    scgi_temp_path {dir}/tmp/scgi;
+    server {{
+{listens}
+        default_type text/plain;
+        location / {{ return 200 "ok\\n"; }}
+    }}
+}}
+"""
+
+
+def target_addresses(n: int) -> list[str]:
+    """`n` distinct loopback addresses 127.1.A.B, B in 1..250 (avoids .0 and .255)."""
+    return [f"127.1.{i // 250}.{i % 250 + 1}" for i in range(n)]
+
+
+class NginxTargets:
+    """Context manager: nginx serving `n` targets; `.urls` lists them, `.requests()` reads the access log."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.addresses = target_addresses(n)
+        self.dir = Path(tempfile.mkdtemp(prefix="slakit-bench-nginx-"))
+        self.port = 0
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def urls(self) -> list[str]:
+        return [f"http://{address}:{self.port}/" for address in self.addresses]
+
+    def start(self) -> NginxTargets:
+        for _ in range(20):
+            port = free_port()
+            if port_free_on_all(self.addresses, port):
+                self.port = port
+                break
+        else:
+            raise RuntimeError("no port free on all target addresses")
+        (self.dir / "tmp").mkdir()
+        listens = "\n".join(f"        listen {address}:{self.port};" for address in self.addresses)
+        conf = self.dir / "nginx.conf"
+        conf.write_text(CONF.format(dir=self.dir, listens=listens))
+        self.proc = subprocess.Popen(
+            [NGINX, "-p", f"{self.dir}/", "-c", str(conf), "-e", str(self.dir / "error.log")],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.dir / "stderr.log", "wb"),  # noqa: SIM115 - lives as long as nginx
+        )
+        try:
+            wait_http(self.urls[0], proc=self.proc)
+            wait_http(self.urls[-1], proc=self.proc)
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()  # SIGTERM: fast shutdown of master and worker
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> NginxTargets:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def requests(self, flush_wait: float = 1.5) -> list[tuple[float, str, int]]:
+        """Every request logged so far as (epoch seconds, target address, status)."""
+        time.sleep(flush_wait)  # access log is flushed every second
+        out: list[tuple[float, str, int]] = []
+        path = self.dir / "access.log"
+        if not path.exists():
+            return out
+        with open(path) as fh:
+            for line in fh:
+                parts = line.split()
+                if len(parts) == 3:
+                    out.append((float(parts[0]), parts[1], int(parts[2])))
+        return out
+
+
+def count_between(requests: list[tuple[float, str, int]], start: float, end: float) -> int:
+    return sum(1 for t, _, _ in requests if start <= t < end)
+
+
+def gap_stats(requests: list[tuple[float, str, int]], start: float, end: float, interval: float) -> dict:
+    """Per-target inter-arrival gaps within [start, end) compared with the configured interval.
+
+    A probe that starts late shows as a gap longer than the interval (and the next one shorter), so the
+    largest |gap - interval| bounds how late the scheduler fired, as seen from the target.
+    """
+    by_target: dict[str, list[float]] = defaultdict(list)
+    for t, address, _ in requests:
+        if start <= t < end:
+            by_target[address].append(t)
+    deviations: list[float] = []
+    for times in by_target.values():
+        times.sort()
+        deviations.extend(abs((b - a) - interval) for a, b in itertools.pairwise(times))
+    deviations.sort()
+    if not deviations:
+        return {"gaps": 0}
+    return {
+        "gaps": len(deviations),
+        "targets": len(by_target),
+        "p50_ms": 1000 * deviations[len(deviations) // 2],
+        "p99_ms": 1000 * deviations[min(len(deviations) - 1, int(len(deviations) * 0.99))],
+        "max_ms": 1000 * deviations[-1],
+    }
