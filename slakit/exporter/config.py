@@ -8,8 +8,17 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from slakit import durations
 from slakit.errors import InputError, Problem
 from slakit.yamlsource import YamlDocument, format_path
 
@@ -26,9 +35,6 @@ FAILURE_REASONS: tuple[str, ...] = (
     "body_mismatch",
 )
 
-_DURATION_RE = re.compile(r"^(?:(\d+(?:\.\d+)?)(ms|s|m|h))+$")
-_DURATION_PART_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _SIZE_RE = re.compile(r"^(\d+)\s*(B|KiB|MiB|GiB|kB|MB|GB)?$")
 _SIZE_UNITS = {
     None: 1,
@@ -45,13 +51,8 @@ _HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
 def parse_duration(value: Any) -> float:
-    """`15s`, `1m`, `500ms`, `1m30s` → seconds. Bare numbers are refused: the unit must be explicit."""
-    if isinstance(value, bool) or not isinstance(value, str):
-        raise ValueError("must be a duration string with a unit, like 500ms, 15s, 1m or 1h")
-    text = value.strip()
-    if not _DURATION_RE.match(text):
-        raise ValueError(f"invalid duration {value!r}: use a number and a unit (ms, s, m, h), like 15s")
-    seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART_RE.findall(text))
+    """`15s`, `1m`, `500ms`, `1m30s` (Prometheus style, shared with the rest of slakit) → seconds; > 0."""
+    seconds = durations.parse_duration(value)
     if seconds <= 0:
         raise ValueError(f"duration {value!r} must be greater than zero")
     return seconds
@@ -67,7 +68,7 @@ def parse_size(value: Any) -> int:
         size = int(m.group(1)) * _SIZE_UNITS[m.group(2)]
     else:
         raise ValueError(
-            f"invalid size {value!r}: use bytes or a unit (KiB, MiB, GiB, kB, MB, GB), like 1MiB"
+            f"invalid size {value!r}: use bytes or a unit (KiB, MiB, GiB, kB, MB, GB), e.g. 1MiB"
         )
     if size <= 0:
         raise ValueError("size must be greater than zero")
@@ -99,7 +100,11 @@ def parse_status_codes(value: Any) -> list[tuple[int, int]]:
     return ranges
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration), Field(json_schema_extra={"type": "string"})]
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    Field(json_schema_extra={"type": ["string", "number"], "pattern": r"^((\d+)(ms|s|m|h|d|w|y))+$"}),
+]
 Size = Annotated[int, BeforeValidator(parse_size)]
 
 
@@ -167,7 +172,11 @@ class ProbeConfig(BaseModel):
         "all_failed", description="when a minute counts as down"
     )
     minute_failure_ratio: float | None = Field(
-        None, gt=0, le=1, description="for minute_rule failure_ratio: down when failed/completed >= this"
+        None,
+        gt=0,
+        le=1,
+        validate_default=True,
+        description="for minute_rule failure_ratio: down when failed/completed >= this",
     )
     duration_buckets: list[float] | None = Field(None, description="histogram buckets; default: top level")
 
@@ -207,8 +216,8 @@ class ProbeConfig(BaseModel):
             url = URL(v)
         except (ValueError, TypeError) as exc:
             raise ValueError(f"invalid URL: {exc}") from None
-        if url.scheme not in ("http", "https"):
-            raise ValueError(f"URL scheme must be http or https, not {url.scheme or 'missing'!r}")
+        if url.scheme not in ("http", "https") or not v.lower().startswith(("http://", "https://")):
+            raise ValueError(f"URL must start with http:// or https:// (got {v!r})")
         if not url.host:
             raise ValueError("URL has no host")
         return v
@@ -230,17 +239,33 @@ class ProbeConfig(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> ProbeConfig:
-        if self.timeout >= self.interval:
-            raise ValueError(
-                f"timeout ({_fmt(self.timeout)}) must be shorter than interval ({_fmt(self.interval)})"
-            )
-        if self.minute_rule == "failure_ratio" and self.minute_failure_ratio is None:
-            raise ValueError("minute_rule failure_ratio requires minute_failure_ratio (0 < ratio <= 1)")
-        if self.minute_rule != "failure_ratio" and self.minute_failure_ratio is not None:
-            raise ValueError("minute_failure_ratio is only used with minute_rule: failure_ratio")
-        if self.url.startswith("http://") and self.tls != TLSConfig():
-            raise ValueError("tls settings need an https:// URL")
         return self
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, v: float, info: ValidationInfo) -> float:
+        interval = info.data.get("interval")
+        if interval is not None and v >= interval:
+            raise ValueError(f"timeout ({_fmt(v)}) must be shorter than interval ({_fmt(interval)})")
+        return v
+
+    @field_validator("minute_failure_ratio")
+    @classmethod
+    def _ratio(cls, v: float | None, info: ValidationInfo) -> float | None:
+        rule = info.data.get("minute_rule")
+        if rule == "failure_ratio" and v is None:
+            raise ValueError("minute_rule failure_ratio requires minute_failure_ratio (0 < ratio <= 1)")
+        if rule is not None and rule != "failure_ratio" and v is not None:
+            raise ValueError("minute_failure_ratio is only used with minute_rule: failure_ratio")
+        return v
+
+    @field_validator("tls")
+    @classmethod
+    def _tls(cls, v: TLSConfig, info: ValidationInfo) -> TLSConfig:
+        url = info.data.get("url")
+        if isinstance(url, str) and url.startswith("http://") and v != TLSConfig():
+            raise ValueError("tls settings need an https:// URL")
+        return v
 
     @property
     def key(self) -> tuple[str, str]:
@@ -310,9 +335,7 @@ def _duplicate_message(probe: ProbeConfig, first: int) -> str:
 
 
 def _fmt(seconds: float) -> str:
-    if seconds < 1:
-        return f"{seconds * 1000:g}ms"
-    return f"{seconds:g}s"
+    return durations.format_duration(seconds)
 
 
 def load_config(path: str | Path) -> ExporterConfig:

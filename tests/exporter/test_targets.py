@@ -1,0 +1,191 @@
+"""Target behaviours, each through the exporter's accounting: exact counters, reason and response class."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from slakit.exporter.config import FAILURE_REASONS, ExporterConfig
+from slakit.exporter.exposition import CODE_CLASSES
+from slakit.exporter.runtime import Exporter
+from tests.exporter.conftest import Samples, Targets
+
+RUNS = 2
+P = {"service": "svc", "probe": "p"}
+
+
+async def probe_twice(probe: dict[str, Any]) -> tuple[Samples, Exporter]:
+    config = ExporterConfig.model_validate(
+        {"probes": [{"name": "p", "service": "svc", "interval": "10s", "timeout": "2s", **probe}]}
+    )
+    exporter = Exporter()
+    await exporter.start(config, schedule=False)
+    try:
+        for _ in range(RUNS):
+            await exporter.probe_once(("svc", "p"))
+        return Samples(exporter.render().decode()), exporter
+    finally:
+        await exporter.stop()
+
+
+def assert_counts(s: Samples, reason: str | None, code_class: str | None) -> None:
+    assert s.get("slakit_probes_total", **P) == RUNS
+    assert s.get("slakit_probe_success", **P) == (1 if reason is None else 0)
+    failures = {dict(k)["reason"]: v for k, v in s.series("slakit_probe_failures_total").items()}
+    assert failures == {r: (RUNS if r == reason else 0) for r in FAILURE_REASONS}
+    responses = {dict(k)["code_class"]: v for k, v in s.series("slakit_probe_http_responses_total").items()}
+    assert responses == {c: (RUNS if c == code_class else 0) for c in CODE_CLASSES}
+    assert s.get("slakit_probe_duration_seconds_count", **P) == RUNS
+    assert s.get("slakit_probe_duration_seconds_bucket", le="+Inf", **P) == RUNS
+
+
+CASES: list[tuple[str, Callable[[Targets], dict[str, Any]], str | None, str | None]] = [
+    ("200", lambda t: {"url": t.http + "/ok"}, None, "2xx"),
+    ("500", lambda t: {"url": t.http + "/status/500"}, "http_status", "5xx"),
+    ("404 accepted", lambda t: {"url": t.http + "/status/404", "valid_status_codes": [404]}, None, "4xx"),
+    ("redirect chain", lambda t: {"url": t.http + "/redirect/3"}, None, "2xx"),
+    (
+        "redirect chain too long",
+        lambda t: {"url": t.http + "/redirect/3", "max_redirects": 2},
+        "redirects",
+        "3xx",
+    ),
+    ("redirect loop", lambda t: {"url": t.http + "/loop/a"}, "redirects", "3xx"),
+    (
+        "redirect not followed",
+        lambda t: {"url": t.http + "/redirect/1", "follow_redirects": False},
+        None,
+        "3xx",
+    ),
+    ("slower than timeout", lambda t: {"url": t.http + "/slow?s=3", "timeout": "300ms"}, "timeout", None),
+    ("refused", lambda t: {"url": t.refused + "/"}, "connect", None),
+    ("reset mid-response", lambda t: {"url": t.reset + "/"}, "protocol", "2xx"),
+    ("endless body", lambda t: {"url": t.http + "/endless"}, "too_large", "2xx"),
+    ("declared too large", lambda t: {"url": t.http + "/big"}, "too_large", "2xx"),
+    ("big body allowed", lambda t: {"url": t.http + "/big", "max_body_bytes": "4MiB"}, None, "2xx"),
+    (
+        "body mismatch",
+        lambda t: {"url": t.http + "/degraded", "body_must_match": ["status: ok"]},
+        "body_mismatch",
+        "2xx",
+    ),
+    (
+        "body must not match",
+        lambda t: {"url": t.http + "/degraded", "body_must_not_match": ["degraded"]},
+        "body_mismatch",
+        "2xx",
+    ),
+    ("body matches", lambda t: {"url": t.http + "/ok", "body_must_match": ["^status: ok$"]}, None, "2xx"),
+    ("self-signed TLS", lambda t: {"url": t.https + "/ok"}, "tls", None),
+    (
+        "self-signed TLS, CA given",
+        lambda t: {"url": t.https + "/ok", "tls": {"ca_file": str(t.cert)}},
+        None,
+        "2xx",
+    ),
+    (
+        "expired TLS",
+        lambda t: {"url": t.https_expired + "/ok", "tls": {"ca_file": str(t.expired_cert)}},
+        "tls",
+        None,
+    ),
+    (
+        "expired TLS, verification off",
+        lambda t: {"url": t.https_expired + "/ok", "tls": {"insecure_skip_verify": True}},
+        None,
+        "2xx",
+    ),
+    ("TLS to a plain HTTP port", lambda t: {"url": t.http.replace("http:", "https:") + "/ok"}, "tls", None),
+    ("unresolvable name", lambda t: {"url": "http://no-such-host.invalid/"}, "dns", None),
+    ("garbage instead of HTTP", lambda t: {"url": t.garbage + "/"}, "protocol", None),
+    (
+        "plain HTTP to a TLS port",
+        lambda t: {"url": t.https.replace("https:", "http:") + "/ok"},
+        "protocol",
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "probe", "reason", "code_class"), CASES, ids=[c[0] for c in CASES])
+async def test_target_behaviour(
+    targets: Targets,
+    case: str,
+    probe: Callable[[Targets], dict[str, Any]],
+    reason: str | None,
+    code_class: str | None,
+) -> None:
+    samples, _ = await probe_twice(probe(targets))
+    assert_counts(samples, reason, code_class)
+
+
+async def test_redirect_chain_visits_every_hop(targets: Targets) -> None:
+    await probe_twice({"url": targets.http + "/redirect/3"})
+    assert [targets.hits.get(f"/redirect/{n}") for n in (3, 2, 1, 0)] == [RUNS] * 4
+    assert targets.hits["/ok"] == RUNS
+
+
+async def test_redirect_loop_stops_at_the_loop(targets: Targets) -> None:
+    await probe_twice({"url": targets.http + "/loop/a"})
+    assert (targets.hits["/loop/a"], targets.hits["/loop/b"]) == (RUNS, RUNS)
+
+
+async def test_tls_expiry_is_exposed_only_for_tls_probes(targets: Targets) -> None:
+    samples, _ = await probe_twice({"url": targets.https + "/ok", "tls": {"ca_file": str(targets.cert)}})
+    expiry = samples.get("slakit_probe_tls_cert_expiry_timestamp_seconds", **P)
+    assert 29 * 86400 < expiry - time.time() < 31 * 86400
+    plain, _ = await probe_twice({"url": targets.http + "/ok"})
+    assert plain.series("slakit_probe_tls_cert_expiry_timestamp_seconds") == {}
+
+
+async def test_timeout_covers_the_whole_exchange(targets: Targets) -> None:
+    start = time.perf_counter()
+    _, exporter = await probe_twice({"url": targets.http + "/slow?s=3", "timeout": "300ms"})
+    assert time.perf_counter() - start < 1.5
+    result = exporter.series[("svc", "p")].last_result
+    assert result is not None and 0.3 <= result.duration < 0.6
+
+
+async def test_request_method_headers_and_body_are_sent(targets: Targets) -> None:
+    from slakit.exporter.probers import build_prober
+    from slakit.exporter.probers.http import make_client
+
+    config = ExporterConfig.model_validate(
+        {
+            "probes": [
+                {
+                    "name": "p",
+                    "service": "svc",
+                    "url": targets.http + "/echo",
+                    "interval": "10s",
+                    "timeout": "2s",
+                    "method": "POST",
+                    "headers": {"X-Token": "abc"},
+                    "body": "ping",
+                    "body_must_match": ['"method": "POST"', '"X-Token": "abc"', '"body": "ping"'],
+                }
+            ]
+        }
+    )
+    client = make_client()
+    try:
+        result = await build_prober(config.probes[0], client).probe()
+    finally:
+        await client.close()
+    assert (result.success, result.reason, result.status) == (True, None, 200)
+
+
+async def test_ip_protocol_preference(targets: Targets) -> None:
+    port = targets.http.rsplit(":", 1)[1]
+    url = f"http://localhost:{port}/ok"
+    ok, _ = await probe_twice({"url": url, "ip_protocol": "ip4", "ip_protocol_fallback": False})
+    assert ok.get("slakit_probe_success", **P) == 1
+    # the test servers listen on 127.0.0.1 only: IPv6 alone cannot reach them
+    v6, _ = await probe_twice({"url": url, "ip_protocol": "ip6", "ip_protocol_fallback": False})
+    failures = {dict(k)["reason"]: v for k, v in v6.series("slakit_probe_failures_total").items() if v}
+    assert list(failures) in (["dns"], ["connect"])
+    fallback, _ = await probe_twice({"url": url, "ip_protocol": "ip6", "ip_protocol_fallback": True})
+    assert fallback.get("slakit_probe_success", **P) in (0, 1)
