@@ -35,6 +35,7 @@ FAILURE_REASONS: tuple[str, ...] = (
     "body_mismatch",
 )
 
+_DECIMAL_DURATION_RE = re.compile(r"^(\d+\.\d+)(ms|s|m|h)$")  # `1.5s`: accepted beyond Prometheus' syntax
 _SIZE_RE = re.compile(r"^(\d+)\s*(B|KiB|MiB|GiB|kB|MB|GB)?$")
 _SIZE_UNITS = {
     None: 1,
@@ -52,7 +53,10 @@ _HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 def parse_duration(value: Any) -> float:
     """`15s`, `1m`, `500ms`, `1m30s` (Prometheus style, shared with the rest of slakit) → seconds; > 0."""
-    seconds = durations.parse_duration(value)
+    if isinstance(value, str) and (m := _DECIMAL_DURATION_RE.match(value.strip())):
+        seconds = float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+    else:
+        seconds = durations.parse_duration(value)
     if seconds <= 0:
         raise ValueError(f"duration {value!r} must be greater than zero")
     return seconds

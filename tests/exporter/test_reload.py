@@ -1,0 +1,250 @@
+"""Reload semantics, in process and on a real exporter subprocess (HTTP and SIGHUP)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from slakit.exporter.runtime import Exporter
+from slakit.exporter.server import make_app
+from tests.exporter.conftest import Samples, Targets
+from tests.exporter.targets import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def probe_yaml(
+    name: str, service: str, url: str, interval: str = "10s", timeout: str = "2s", extra: str = ""
+) -> str:
+    return (
+        f"  - name: {name}\n    service: {service}\n    url: {url}\n"
+        f"    interval: {interval}\n    timeout: {timeout}\n{extra}"
+    )
+
+
+def write(path: Path, *probes: str, top: str = "") -> None:
+    path.write_text(top + "probes:\n" + "".join(probes))
+
+
+async def test_reload_keeps_changed_and_unchanged_drops_deleted_and_adds_new(
+    targets: Targets, tmp_path: Path
+) -> None:
+    path = tmp_path / "exporter.yaml"
+    ok, bad = targets.http + "/ok", targets.http + "/status/500"
+    write(path, probe_yaml("keep", "a", ok), probe_yaml("change", "a", bad), probe_yaml("drop", "b", ok))
+    exporter = Exporter(path)
+    await exporter.start(schedule=False)
+    try:
+        for key in [("a", "keep"), ("a", "change"), ("b", "drop")]:
+            for _ in range(3):
+                await exporter.probe_once(key)
+        kept_prober = exporter.probers[("a", "keep")]
+        changed_prober = exporter.probers[("a", "change")]
+
+        write(
+            path,
+            probe_yaml("keep", "a", ok),
+            probe_yaml("change", "a", ok, timeout="1s", extra="    body_must_match: [ok]\n"),
+            probe_yaml("new", "b", ok),
+        )
+        assert await exporter.reload() == (True, "config reloaded: 3 probes")
+        assert exporter.probers[("a", "keep")] is kept_prober  # unchanged: its schedule keeps running
+        assert exporter.probers[("a", "change")] is not changed_prober  # changed: rebuilt, counters kept
+        await exporter.probe_once(("a", "change"))
+        s = Samples(exporter.render().decode())
+        assert s.get("slakit_probes_total", service="a", probe="keep") == 3
+        assert s.get("slakit_probes_total", service="a", probe="change") == 4
+        assert s.get("slakit_probe_failures_total", service="a", probe="change", reason="http_status") == 3
+        assert s.get("slakit_probe_success", service="a", probe="change") == 1
+        assert s.get("slakit_probes_total", service="b", probe="new") == 0
+        assert s.get("slakit_probe_failures_total", service="b", probe="new", reason="dns") == 0
+        assert not any(("probe", "drop") in labels for (_, labels) in s.samples)
+        assert s.get("slakit_exporter_config_last_reload_successful") == 1
+    finally:
+        await exporter.stop()
+
+
+async def test_bad_reload_keeps_the_running_config(targets: Targets, tmp_path: Path) -> None:
+    path = tmp_path / "exporter.yaml"
+    write(path, probe_yaml("keep", "a", targets.http + "/ok"))
+    exporter = Exporter(path)
+    client = TestClient(TestServer(make_app(exporter)))
+    await client.start_server()
+    await exporter.start(schedule=False)
+    try:
+        await exporter.probe_once(("a", "keep"))
+        first_ts = exporter.reload_ts
+        running = exporter.config
+        write(path, probe_yaml("keep", "a", targets.http + "/ok", interval="1s", timeout="5s"))
+        resp = await client.post("/-/reload")
+        assert resp.status == 400
+        assert (
+            await resp.text()
+            == f"{path}:6: probes[0].timeout: timeout (5s) must be shorter than interval (1s)\n"
+        )
+        assert exporter.config is running
+        s = Samples(exporter.render().decode())
+        assert s.get("slakit_exporter_config_last_reload_successful") == 0
+        assert s.get("slakit_exporter_config_last_reload_success_timestamp_seconds") == first_ts
+        assert s.get("slakit_probes_total", service="a", probe="keep") == 1
+        await exporter.probe_once(("a", "keep"))  # still probing the old definition
+
+        path.write_text("probes: [\n")
+        assert (await client.post("/-/reload")).status == 400
+        path.unlink()
+        resp = await client.post("/-/reload")
+        assert (resp.status, await resp.text()) == (
+            400,
+            f"{path}: cannot read file: No such file or directory\n",
+        )
+
+        write(path, probe_yaml("keep", "a", targets.http + "/ok"))
+        resp = await client.post("/-/reload")
+        assert (resp.status, await resp.text()) == (200, "config reloaded: 1 probes\n")
+        s = Samples(exporter.render().decode())
+        assert s.get("slakit_exporter_config_last_reload_successful") == 1
+        assert s.get("slakit_exporter_config_last_reload_success_timestamp_seconds") > first_ts
+        assert s.get("slakit_probes_total", service="a", probe="keep") == 2
+    finally:
+        await client.close()
+        await exporter.stop()
+
+
+async def test_location_change_keeps_counters(targets: Targets, tmp_path: Path) -> None:
+    path = tmp_path / "exporter.yaml"
+    write(path, probe_yaml("p", "a", targets.http + "/ok"))
+    exporter = Exporter(path)
+    await exporter.start(schedule=False)
+    try:
+        await exporter.probe_once(("a", "p"))
+        write(path, probe_yaml("p", "a", targets.http + "/ok"), top="location: eu-2\n")
+        assert (await exporter.reload())[0]
+        s = Samples(exporter.render().decode())
+        assert s.get("slakit_probes_total", location="eu-2", service="a", probe="p") == 1
+    finally:
+        await exporter.stop()
+
+
+# -- a real exporter process ---------------------------------------------------------------------------------
+
+
+class ExporterProcess:
+    def __init__(self, config: Path, port: int) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = config.with_suffix(".log")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "slakit.exporter",
+                "--config.file",
+                str(config),
+                "--web.listen-address",
+                f"127.0.0.1:{port}",
+                "--log.level",
+                "debug",
+            ],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log.open("wb"),
+        )
+
+    async def wait_ready(self, session: aiohttp.ClientSession, timeout: float = 20) -> None:
+        for _ in range(int(timeout * 10)):
+            assert self.proc.poll() is None, self.log.read_text()
+            try:
+                async with session.get(self.url + "/-/ready") as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.1)
+        raise AssertionError("exporter not ready: " + self.log.read_text())
+
+    async def samples(self, session: aiohttp.ClientSession) -> Samples:
+        async with session.get(self.url + "/metrics") as resp:
+            return Samples(await resp.text())
+
+    async def wait_for(self, session: aiohttp.ClientSession, check, timeout: float = 15) -> Samples:  # type: ignore[no-untyped-def]
+        for _ in range(int(timeout * 10)):
+            s = await self.samples(session)
+            try:
+                if check(s):
+                    return s
+            except KeyError:
+                pass
+            await asyncio.sleep(0.1)
+        raise AssertionError("condition not reached; last scrape:\n" + s.text[:3000])
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        return self.proc.wait()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as s:
+        yield s
+
+
+@pytest.mark.slow
+async def test_sighup_and_http_reload_on_a_real_process(
+    targets: Targets, tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    path = tmp_path / "exporter.yaml"
+    ok = targets.http + "/ok"
+    write(path, probe_yaml("keep", "a", ok, "1s", "500ms"), probe_yaml("drop", "a", ok, "1s", "500ms"))
+    proc = ExporterProcess(path, free_port())
+    try:
+        await proc.wait_ready(session)
+        before = await proc.wait_for(
+            session, lambda s: s.get("slakit_probes_total", service="a", probe="keep") >= 2
+        )
+        kept = before.get("slakit_probes_total", service="a", probe="keep")
+
+        write(path, probe_yaml("keep", "a", ok, "1s", "500ms"), probe_yaml("new", "b", ok, "1s", "500ms"))
+        os.kill(proc.proc.pid, signal.SIGHUP)
+        s = await proc.wait_for(session, lambda s: s.has("slakit_probes_total", service="b", probe="new"))
+        assert not s.has("slakit_probes_total", service="a", probe="drop")
+        assert s.get("slakit_probes_total", service="a", probe="keep") >= kept
+        s = await proc.wait_for(
+            session, lambda s: s.get("slakit_probes_total", service="b", probe="new") >= 1
+        )
+        assert s.get("slakit_exporter_config_last_reload_successful") == 1
+
+        path.write_text("probes:\n  - name: broken\n")
+        os.kill(proc.proc.pid, signal.SIGHUP)
+        s = await proc.wait_for(
+            session, lambda s: s.get("slakit_exporter_config_last_reload_successful") == 0
+        )
+        still = s.get("slakit_probes_total", service="b", probe="new")
+        await proc.wait_for(session, lambda s: s.get("slakit_probes_total", service="b", probe="new") > still)
+
+        async with session.post(proc.url + "/-/reload") as resp:
+            assert resp.status == 400
+            assert f"{path}:2: probes[0].service: Field required" in await resp.text()
+        write(path, probe_yaml("keep", "a", ok, "1s", "500ms"))
+        async with session.post(proc.url + "/-/reload") as resp:
+            assert (resp.status, await resp.text()) == (200, "config reloaded: 1 probes\n")
+        s = await proc.samples(session)
+        assert not s.has("slakit_probes_total", service="b", probe="new")
+        assert s.get("slakit_exporter_config_last_reload_successful") == 1
+    finally:
+        assert proc.stop() == 0
+    log = proc.log.read_text()
+    assert "config reload failed, keeping the running config" in log
+    assert "Traceback" not in log
