@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -45,10 +46,13 @@ class Process:
         assert self.proc is not None
         return self.proc.pid
 
+    env: dict[str, str] | None = None
+
     def start(self, timeout: float = 30.0):
         self.proc = subprocess.Popen(
             self.command(),
             cwd=REPO,
+            env=None if self.env is None else {**os.environ, **self.env},
             stdout=open(self.dir / "stdout.log", "wb"),  # noqa: SIM115 - lives as long as the process
             stderr=subprocess.STDOUT,
         )
@@ -112,8 +116,11 @@ class Slakit(Process):
 
     name = "slakit"
 
-    def __init__(self, targets: list[str], interval: float, timeout: float = 5.0, extra: str = "") -> None:
+    def __init__(
+        self, targets: list[str], interval: float, timeout: float = 5.0, extra: str = "", trace: str = ""
+    ) -> None:
         super().__init__()
+        self.trace = trace  # a JSON path: run under bench._trace (GC runs, slow loop callbacks)
         self.config = self.dir / "exporter.yaml"
         lines = ["probes:"]
         for i, url in enumerate(targets):
@@ -127,9 +134,10 @@ class Slakit(Process):
         self.config.write_text(extra + "\n".join(lines) + "\n")
 
     def command(self) -> list[str]:
+        wrapper = ["-m", "bench._trace", self.trace] if self.trace else ["-m"]
         return [
             sys.executable,
-            "-m",
+            *wrapper,
             "slakit",
             "exporter",
             "--config.file",

@@ -60,6 +60,11 @@ class NginxTargets:
         self.proc: subprocess.Popen | None = None
 
     @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    @property
     def urls(self) -> list[str]:
         return [f"http://{address}:{self.port}/" for address in self.addresses]
 

@@ -99,3 +99,59 @@ class RssSampler:
     @property
     def max(self) -> int:
         return max((rss for _, rss in self.samples), default=0)
+
+
+def system_busy_seconds() -> float:
+    """CPU seconds all cores spent not idle since boot (/proc/stat: everything but idle and iowait)."""
+    with open("/proc/stat") as fh:
+        fields = [int(x) for x in fh.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    # guest time is already included in user/nice
+    return (sum(fields[:8]) - idle) / CLK_TCK
+
+
+def self_cpu_seconds() -> float:
+    """This process' CPU (all threads): the driver."""
+    times = os.times()
+    return times.user + times.system
+
+
+class Background:
+    """CPU used by everything *else* on the machine during a window: total busy minus the given processes.
+
+    Other sessions' test runs on a shared 2-core machine skew latency far more than CPU accounting, so every
+    result records this, and `wait_quiet` can hold a run until the machine is idle.
+    """
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.t0 = time.monotonic()
+        self.busy0 = system_busy_seconds()
+        self.own0 = self._own()
+
+    def _own(self) -> float:
+        total = self_cpu_seconds()
+        for pid in self.pids:
+            with contextlib.suppress(OSError):
+                total += tree_cpu_seconds(pid)
+        return total
+
+    def cores(self) -> float:
+        """Average cores used by other processes since construction."""
+        elapsed = time.monotonic() - self.t0
+        other = (system_busy_seconds() - self.busy0) - (self._own() - self.own0)
+        return max(0.0, other / elapsed) if elapsed > 0 else 0.0
+
+
+def wait_quiet(max_wait: float, threshold: float = 0.25, settle: float = 3.0) -> float:
+    """Wait (up to `max_wait` s) until the machine's busy cores stay below `threshold` for `settle` s.
+
+    Returns the busy cores of the last `settle` s (printed and recorded by the caller either way).
+    """
+    deadline = time.monotonic() + max_wait
+    while True:
+        t0, b0 = time.monotonic(), system_busy_seconds()
+        time.sleep(settle)
+        busy = (system_busy_seconds() - b0) / (time.monotonic() - t0)
+        if busy < threshold or time.monotonic() >= deadline:
+            return busy

@@ -25,10 +25,11 @@ from bench import _scrape
 from bench._driver import every, paced, sleep_until
 from bench._exporters import Blackbox, Slakit, slakit_available
 from bench._nginx import NginxTargets, count_between
-from bench._proc import RssSampler, tree_cpu_seconds
+from bench._proc import Background, RssSampler, tree_cpu_seconds, wait_quiet
 from bench._report import save, table
 
 GOAL_RATIO = 0.8
+NOISY_CORES = 0.25
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,13 +40,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--window", type=float, default=60.0, help="measured window, seconds")
     parser.add_argument("--scrape-every", type=float, default=15.0, help="slakit /metrics scrape period")
     parser.add_argument("--only", choices=["blackbox", "slakit"], help="run one side only")
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="before each side, wait up to S s for the machine to be idle (other sessions' jobs)",
+    )
 
 
-def _window_result(name, nginx, pid, cpu0, cpu1, ws, we, rss) -> dict:
+def _window_result(name, nginx, pid, cpu0, cpu1, ws, we, rss, background, idle_before) -> dict:
     probes = count_between(nginx.requests(), ws, we)
     cpu = cpu1 - cpu0
     return {
         "exporter": name,
+        "busy_cores_before_start": idle_before,
+        "background_cores_in_window": background,
         "window_s": we - ws,
         "probes": probes,
         "probes_per_s": probes / (we - ws),
@@ -58,6 +68,7 @@ def _window_result(name, nginx, pid, cpu0, cpu1, ws, we, rss) -> dict:
 async def run_blackbox(nginx: NginxTargets, args) -> dict:
     urls = nginx.urls
     results = {"ok": 0, "failed": 0, "errors": 0}
+    idle_before = wait_quiet(args.quiet_wait)
     with Blackbox(timeout=args.timeout) as bb:
         rss = RssSampler(bb.pid).start()
         connector = aiohttp.TCPConnector(limit=0)
@@ -79,17 +90,20 @@ async def run_blackbox(nginx: NginxTargets, args) -> dict:
             driver = asyncio.create_task(paced(len(urls), args.interval, start, we + 1.0, probe))
             await sleep_until(ws)
             cpu0, ws = tree_cpu_seconds(bb.pid), time.time()
+            bg = Background([bb.pid, nginx.pid])
             await sleep_until(we)
             cpu1, we = tree_cpu_seconds(bb.pid), time.time()
+            background = bg.cores()
             await driver
         rss.stop()
-        out = _window_result("blackbox", nginx, bb.pid, cpu0, cpu1, ws, we, rss)
+        out = _window_result("blackbox", nginx, bb.pid, cpu0, cpu1, ws, we, rss, background, idle_before)
     out["driver"] = results
     return out
 
 
 async def run_slakit(nginx: NginxTargets, args) -> dict:
     scrapes: list[_scrape.Scrape] = []
+    idle_before = wait_quiet(args.quiet_wait)
     with Slakit(nginx.urls, args.interval, args.timeout) as sk:
         rss = RssSampler(sk.pid).start()
         async with aiohttp.ClientSession(auto_decompress=False) as session:
@@ -108,14 +122,16 @@ async def run_slakit(nginx: NginxTargets, args) -> dict:
             before = await _scrape.scrape(session, url)
             await sleep_until(ws)
             cpu0, ws = tree_cpu_seconds(sk.pid), time.time()
+            bg = Background([sk.pid, nginx.pid])
             await sleep_until(we)
             cpu1, we = tree_cpu_seconds(sk.pid), time.time()
+            background = bg.cores()
             after = await _scrape.scrape(session, url)
             await scraper
         rss.stop()
         if not sk.alive():
             raise RuntimeError("slakit exporter died during the run\n" + sk.log_tail())
-        out = _window_result("slakit", nginx, sk.pid, cpu0, cpu1, ws, we, rss)
+        out = _window_result("slakit", nginx, sk.pid, cpu0, cpu1, ws, we, rss, background, idle_before)
     in_window = [s for s in scrapes if ws <= s.start < we]
     out["scrapes_in_window"] = len(in_window)
     out["scrape_latency_max_ms"] = 1000 * max((s.latency for s in in_window), default=float("nan"))
@@ -157,6 +173,7 @@ def run(args) -> dict:
             (f"{name}: CPU s in window", side["cpu_s"]),
             (f"{name}: CPU s / 1000 probes", side["cpu_s_per_1000_probes"]),
             (f"{name}: max RSS MB", side["max_rss_mb"]),
+            (f"{name}: other load in window (cores)", side["background_cores_in_window"]),
         ]
         if name == "blackbox":
             rows.append(
@@ -186,5 +203,8 @@ def run(args) -> dict:
             rows,
         )
     )
+    noisy = [n for n, side in sides.items() if side.get("background_cores_in_window", 0) > NOISY_CORES]
+    if noisy:
+        print(f"WARNING: other processes loaded the machine during the {'/'.join(noisy)} window(s); re-run.")
     print(f"results: {save('exporter_cpu', data)}")
     return data

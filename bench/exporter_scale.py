@@ -20,8 +20,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import re
+import shutil
+import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import aiohttp
 
@@ -29,13 +34,15 @@ from bench import _scrape
 from bench._driver import every, sleep_until
 from bench._exporters import Slakit, slakit_available
 from bench._nginx import NginxTargets, count_between, gap_stats
-from bench._proc import RssSampler, tree_cpu_seconds
+from bench._proc import Background, RssSampler, tree_cpu_seconds, wait_quiet
 from bench._report import save, table
 
 GOAL_P99_MS = 100.0
 GOAL_LAG_MS = 50.0
 GOAL_RSS_MB = 150.0
 LAG_METRIC = "slakit_exporter_event_loop_lag_seconds"
+NOISY_CORES = 0.25
+PY_SPY = shutil.which("py-spy") or "py-spy"
 
 TYPE_RE = re.compile(r"^# TYPE (\S+) (\S+)", re.M)
 
@@ -48,6 +55,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--window", type=float, default=90.0, help="measured window, seconds")
     parser.add_argument("--scrape-every", type=float, default=1.0, help="/metrics scrape period, seconds")
     parser.add_argument("--canary-every", type=float, default=0.1, help="/-/healthy poll period, seconds")
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="run the exporter under bench._trace: GC runs, slow loop callbacks",
+    )
+    parser.add_argument(
+        "--gc-freeze-after",
+        type=float,
+        metavar="S",
+        help="with --trace: gc.collect()+gc.freeze() in the exporter S seconds after start (experiment)",
+    )
+    parser.add_argument(
+        "--gc-threshold", metavar="A,B,C", help="with --trace: gc.set_threshold(A, B, C) in the exporter"
+    )
+    parser.add_argument(
+        "--py-spy", action="store_true", help="sample the exporter with py-spy during the window (pip py-spy)"
+    )
 
 
 def lag_metrics(body: str) -> dict[str, str]:
@@ -93,41 +117,139 @@ def summarize_lag(bodies: list[str]) -> dict:
     return out
 
 
+def _profile_summary(collapsed: Path, top: int = 25) -> dict:
+    """Self and inclusive sample shares per function from py-spy's raw (collapsed) output."""
+    self_samples: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    total_samples = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        total_samples += n
+        frames = stack.split(";")
+        self_samples[frames[-1]] = self_samples.get(frames[-1], 0) + n
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + n
+
+    def share(d: dict[str, int]) -> list[tuple[str, float]]:
+        ranked = sorted(d.items(), key=lambda kv: -kv[1])[:top]
+        return [(name, round(100 * n / total_samples, 1)) for name, n in ranked]
+
+    return {"samples": total_samples, "self_pct": share(self_samples), "inclusive_pct": share(inclusive)}
+
+
+def _trace_summary(path: Path, ws: float, we: float, slow_scrapes: list[float]) -> dict:
+    data = json.loads(path.read_text())
+    gc_in = [g for g in data["gc"] if ws <= g["t"] < we]
+    by_gen: dict[int, dict] = {}
+    for g in gc_in:
+        entry = by_gen.setdefault(g["gen"], {"runs": 0, "total_ms": 0.0, "max_ms": 0.0})
+        entry["runs"] += 1
+        entry["total_ms"] += g["ms"]
+        entry["max_ms"] = max(entry["max_ms"], g["ms"])
+    slow = sorted((c for c in data["slow_callbacks"] if ws <= c["t"] < we), key=lambda c: -c["ms"])
+    # What ran around each slow scrape (a callback ends at "t"; a scrape is slow when either overlaps it).
+    near = []
+    for t in slow_scrapes:
+        near.append(
+            {
+                "scrape_start": t,
+                "gc": [g for g in gc_in if t - 0.2 <= g["t"] <= t + 0.5],
+                "callbacks": [c for c in slow if t - 0.2 <= c["t"] <= t + 0.5],
+            }
+        )
+    return {
+        "gc_by_generation": by_gen,
+        "slow_callbacks_ge_10ms": len(slow),
+        "slowest_callbacks": slow[:15],
+        "around_slow_scrapes": near,
+        "gc_count_objects_frozen_at_exit": data.get("gc_count_objects_frozen"),
+        "gc_threshold": data.get("gc_threshold"),
+        "experiments": data.get("experiments"),
+    }
+
+
+def _exporter(nginx: NginxTargets, args, trace: str) -> Slakit:
+    exporter = Slakit(nginx.urls, args.interval, args.timeout, trace=trace)
+    env = {}
+    if args.gc_freeze_after is not None:
+        env["BENCH_GC_FREEZE_AFTER"] = str(args.gc_freeze_after)
+    if args.gc_threshold:
+        env["BENCH_GC_THRESHOLD"] = args.gc_threshold
+    if env and not trace:
+        raise SystemExit("--gc-freeze-after / --gc-threshold need --trace")
+    exporter.env = env or None
+    return exporter
+
+
 async def main_async(args) -> dict:
     scrapes: list[_scrape.Scrape] = []
     canaries: list[_scrape.Scrape] = []
-    with NginxTargets(args.targets) as nginx, Slakit(nginx.urls, args.interval, args.timeout) as sk:
+    workdir = Path(tempfile.mkdtemp(prefix="slakit-bench-scale-"))
+    trace = str(workdir / "trace.json") if args.trace else ""
+    pyspy_out = workdir / "pyspy.txt"
+    pyspy = None
+    idle_before = wait_quiet(args.quiet_wait)
+    with (
+        NginxTargets(args.targets) as nginx,
+        _exporter(nginx, args, trace) as sk,
+    ):
         rss = RssSampler(sk.pid).start()
-        t_ready = time.time()
         async with aiohttp.ClientSession(auto_decompress=False) as session:
             metrics, healthy = f"{sk.url}/metrics", f"{sk.url}/-/healthy"
-            bodies: list[str] = []
 
+            # The driver keeps its own event loop light: regular scrapes are only timed (bodies dropped),
+            # the lag histograms are cumulative, so they are read from one scrape at each end of the window.
             async def do_scrape() -> None:
                 result = await _scrape.scrape(session, metrics)
+                result.body = ""
                 scrapes.append(result)
-                if lag_metrics(result.body):
-                    bodies.append(result.body)
-                result.body = result.body if len(scrapes) == 1 else ""  # keep memory bounded
 
             async def canary() -> None:
                 canaries.append(await _scrape.scrape(session, healthy))
 
             start = time.time() + 0.2
             ws, we = start + args.warmup, start + args.warmup + args.window
-            before = await _scrape.scrape(session, metrics)
             tasks = [
                 asyncio.create_task(every(args.scrape_every, start, we, do_scrape)),
                 asyncio.create_task(every(args.canary_every, ws, we, canary)),
             ]
+            await sleep_until(ws - 0.3)
+            before = await _scrape.scrape(session, metrics)
             await sleep_until(ws)
+            if args.py_spy:
+                pyspy = subprocess.Popen(
+                    [
+                        PY_SPY,
+                        "record",
+                        "--pid",
+                        str(sk.pid),
+                        "--duration",
+                        f"{args.window:.0f}",
+                        "--rate",
+                        "250",
+                        "--format",
+                        "raw",
+                        "--threads",
+                        "--nonblocking",
+                        "--output",
+                        str(pyspy_out),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
             cpu0, ws = tree_cpu_seconds(sk.pid), time.time()
-            n_bodies0 = len(bodies)
+            bg = Background([sk.pid, nginx.pid, *([pyspy.pid] if pyspy else [])])
             await sleep_until(we)
             cpu1, we = tree_cpu_seconds(sk.pid), time.time()
+            background = bg.cores()
             await asyncio.gather(*tasks)
             after = await _scrape.scrape(session, metrics)
         rss.stop()
+        if pyspy is not None:
+            pyspy.wait(60)
         if not sk.alive():
             raise RuntimeError("slakit exporter died during the run\n" + sk.log_tail())
         requests = nginx.requests()
@@ -136,11 +258,11 @@ async def main_async(args) -> dict:
     canary_ms = [1000 * c.latency for c in canaries if not c.error and c.status == 200]
     probes = count_between(requests, ws, we)
     cpu = cpu1 - cpu0
-    lag = summarize_lag(bodies[max(0, n_bodies0 - 1) :])
-    return {
+    data = {
         "params": vars(args),
-        "startup_s": t_ready - sk.started if hasattr(sk, "started") else None,
         "window_s": we - ws,
+        "busy_cores_before_start": idle_before,
+        "background_cores_in_window": background,
         "probes": probes,
         "probes_per_s": probes / (we - ws),
         "expected_probes_per_s": args.targets / args.interval,
@@ -155,19 +277,26 @@ async def main_async(args) -> dict:
         "scrape_bytes_gzip": after.bytes_on_wire,
         "scrape_bytes": len(after.body),
         "scrape_lines": after.body.count("\n"),
+        "scrape_timeline": [(round(s.start - ws, 3), round(1000 * s.latency, 1)) for s in window_scrapes],
         "canaries": len(canary_ms),
         "canary_p99_ms": _scrape.percentile(canary_ms, 0.99),
         "canary_max_ms": max(canary_ms, default=float("nan")),
-        "lag_metrics": lag,
+        "lag_metrics": summarize_lag([before.body, after.body]),
         "target_gap_deviation": gap_stats(requests, ws, we, args.interval),
         "rss_max_mb": rss.max / 2**20,
         "rss_end_mb": (rss.samples[-1][1] if rss.samples else 0) / 2**20,
-        "rss_start_mb": (rss.samples[0][1] if rss.samples else 0) / 2**20,
         "probes_total_exporter": _scrape.total(after.body, "slakit_probes_total")
         - _scrape.total(before.body, "slakit_probes_total"),
         "probe_success_now": _scrape.total(after.body, "slakit_probe_success"),
         "probe_failures_total": _scrape.total(after.body, "slakit_probe_failures_total"),
     }
+    slow_scrapes = [s.start for s in window_scrapes if s.latency * 1000 > GOAL_P99_MS / 2]
+    if trace and Path(trace).exists():
+        data["trace"] = _trace_summary(Path(trace), ws, we, slow_scrapes)
+    if pyspy_out.exists():
+        data["py_spy"] = _profile_summary(pyspy_out)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return data
 
 
 def _yes(ok: bool) -> str:
@@ -228,6 +357,7 @@ def run(args) -> dict:
             f"{gaps.get('p99_ms', float('nan')):.1f} / {gaps.get('max_ms', float('nan')):.1f}",
         ),
         ("RSS max MB", data["rss_max_mb"], f"<= {GOAL_RSS_MB:g}", _yes(rss_ok)),
+        ("other load in window (cores)", data["background_cores_in_window"]),
     ]
     for name, info in data["lag_metrics"].items():
         if name != LAG_METRIC:
@@ -239,5 +369,20 @@ def run(args) -> dict:
             rows,
         )
     )
+    if data["background_cores_in_window"] > NOISY_CORES:
+        print(
+            f"WARNING: other processes used {data['background_cores_in_window']:.2f} cores in the window: "
+            "latency and lag numbers are not representative (CPU per probe is less affected)."
+        )
+    if "trace" in data:
+        tr = data["trace"]
+        print("trace (in window): GC by generation:", json.dumps(tr["gc_by_generation"]))
+        print(f"  loop callbacks >= 10 ms: {tr['slow_callbacks_ge_10ms']}; slowest:")
+        for c in tr["slowest_callbacks"][:8]:
+            print(f"    {c['ms']:7.1f} ms ({c['cpu_ms']:5.1f} CPU)  {c['callback'][:140]}")
+    if "py_spy" in data:
+        print(f"py-spy ({data['py_spy']['samples']} samples), top self time:")
+        for name, pct in data["py_spy"]["self_pct"][:12]:
+            print(f"  {pct:5.1f}%  {name[:140]}")
     print(f"results: {save('exporter_scale', data)}")
     return data
