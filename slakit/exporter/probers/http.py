@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
 import re
 import socket
 import ssl
@@ -84,14 +85,36 @@ def make_client(**connector_kw: object) -> aiohttp.ClientSession:
 
 
 def build_ssl_context(config: ProbeConfig) -> ssl.SSLContext:
+    """The probe's client TLS context, shared by every probe with the same TLS settings.
+
+    Loading the system trust store costs tens of milliseconds, so contexts are cached per settings and per
+    modification time of the files they read: a reload after a certificate rotation builds a new one.
+    """
     tls = config.tls
-    ctx = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
-    if tls.insecure_skip_verify:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    if tls.cert_file:
-        ctx.load_cert_chain(str(tls.cert_file), str(tls.key_file) if tls.key_file else None)
+    files = (tls.ca_file, tls.cert_file, tls.key_file)
+    key = (*files, tls.insecure_skip_verify, *(_mtime(f) for f in files))
+    ctx = _SSL_CONTEXTS.get(key)
+    if ctx is None:
+        ctx = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
+        if tls.insecure_skip_verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        if tls.cert_file:
+            ctx.load_cert_chain(str(tls.cert_file), str(tls.key_file) if tls.key_file else None)
+        if len(_SSL_CONTEXTS) > 256:
+            _SSL_CONTEXTS.clear()
+        _SSL_CONTEXTS[key] = ctx
     return ctx
+
+
+_SSL_CONTEXTS: dict[tuple[object, ...], ssl.SSLContext] = {}
+
+
+def _mtime(path: object) -> int | None:
+    try:
+        return os.stat(str(path)).st_mtime_ns if path is not None else None
+    except OSError:
+        return None
 
 
 class HTTPProber:
@@ -103,7 +126,7 @@ class HTTPProber:
         self.body = config.body.encode() if config.body is not None else None
         self.must_match = [re.compile(p) for p in config.body_must_match]
         self.must_not_match = [re.compile(p) for p in config.body_must_not_match]
-        self.ssl_context = build_ssl_context(config) if self.url.scheme == "https" else None
+        self.ssl_context = build_ssl_context(config) if self.url.scheme == "https" else None  # cached
         self.valid = config.valid_status_codes
         self.families = _families(config.ip_protocol, config.ip_protocol_fallback)
 
