@@ -97,8 +97,8 @@ class ProbeSeries:
         self.tls_expiry: float | None = None
         self.last_result: ProbeResult | None = None
         self._set_labels()
-        self.blocks: list[str] = [""] * len(PROBE_FAMILIES)
-        self.minutes_om = ""
+        self.blocks: list[bytes] = [b""] * len(PROBE_FAMILIES)
+        self.minutes_om = b""
         self.render()
 
     @property
@@ -155,20 +155,22 @@ class ProbeSeries:
         name = MINUTES.name
         self.blocks[0] = (
             f'{name}{{{lb},outcome="up"}} {m.up} {ms}\n{name}{{{lb},outcome="down"}} {m.down} {ms}\n'
-        )
+        ).encode()
         sec = f"{ms // 1000}.{ms % 1000:03d}"
         self.minutes_om = (
             f'{name}{{{lb},outcome="up"}} {m.up} {sec}\n{name}{{{lb},outcome="down"}} {m.down} {sec}\n'
-        )
+        ).encode()
 
     def render(self) -> None:
         lb = self.labels
         self._render_minutes()
-        self.blocks[1] = "" if self.success is None else f"slakit_probe_success{{{lb}}} {self.success}\n"
-        self.blocks[2] = f"slakit_probes_total{{{lb}}} {self.probes}\n"
+        self.blocks[1] = (
+            b"" if self.success is None else f"slakit_probe_success{{{lb}}} {self.success}\n".encode()
+        )
+        self.blocks[2] = f"slakit_probes_total{{{lb}}} {self.probes}\n".encode()
         self.blocks[3] = "".join(
             f'slakit_probe_failures_total{{{lb},reason="{r}"}} {n}\n' for r, n in self.failures.items()
-        )
+        ).encode()
         name = DURATION.name
         lines = [
             f'{name}_bucket{{{lb},le="{floatToGoString(b)}"}} {c}\n'
@@ -177,13 +179,15 @@ class ProbeSeries:
         lines.append(f'{name}_bucket{{{lb},le="+Inf"}} {self.probes}\n')
         lines.append(f"{name}_count{{{lb}}} {self.probes}\n")
         lines.append(f"{name}_sum{{{lb}}} {floatToGoString(self.duration_sum)}\n")
-        self.blocks[4] = "".join(lines)
+        self.blocks[4] = "".join(lines).encode()
         self.blocks[5] = "".join(
             f'slakit_probe_http_responses_total{{{lb},code_class="{c}"}} {n}\n'
             for c, n in self.responses.items()
-        )
+        ).encode()
         expiry = self.tls_expiry
-        self.blocks[6] = "" if expiry is None else f"{TLS_EXPIRY.name}{{{lb}}} {floatToGoString(expiry)}\n"
+        self.blocks[6] = (
+            b"" if expiry is None else f"{TLS_EXPIRY.name}{{{lb}}} {floatToGoString(expiry)}\n".encode()
+        )
 
 
 class SimpleHistogram:
@@ -222,17 +226,17 @@ def render(
 ) -> bytes:
     """The whole exposition: per-probe blocks joined per family, then the exporter's own metrics."""
     series = list(series)
-    parts: list[str] = []
+    parts: list[bytes] = []
     for i, family in enumerate(PROBE_FAMILIES):
-        parts.append(family.header(openmetrics))
+        parts.append(family.header(openmetrics).encode())
         if i == 0 and openmetrics:
-            parts.extend(s.minutes_om for s in series)
+            parts.extend([s.minutes_om for s in series])
         else:
-            parts.extend(s.blocks[i] for s in series)
-    parts.extend(self_metrics(openmetrics))
+            parts.extend([s.blocks[i] for s in series])
+    parts.append("".join(self_metrics(openmetrics)).encode())
     if openmetrics:
-        parts.append("# EOF\n")
-    return "".join(parts).encode()
+        parts.append(b"# EOF\n")
+    return b"".join(parts)
 
 
 def wants_openmetrics(accept: str) -> bool:

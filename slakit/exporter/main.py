@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -30,6 +31,16 @@ def serve(config_path: str, host: str, port: int, log_level: str = "info") -> in
         return 0
 
 
+def settle_gc() -> None:
+    """Move everything alive now (config, probers, series) out of the collector's sight.
+
+    A full collection over thousands of long-lived objects stalled the event loop for ~200 ms at 2000 probes;
+    after gc.freeze() the collector only walks what was allocated since (requests, responses).
+    """
+    gc.collect()
+    gc.freeze()
+
+
 async def _serve(config_path: str, config, host: str, port: int) -> int:  # type: ignore[no-untyped-def]
     exporter = Exporter(config_path)
     runner = web.AppRunner(make_app(exporter), access_log=None, handle_signals=False, shutdown_timeout=1)
@@ -43,6 +54,7 @@ async def _serve(config_path: str, config, host: str, port: int) -> int:  # type
         return 1
     log.info("listening on %s:%d", host, port)
     await exporter.start(config)
+    settle_gc()
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -51,6 +63,7 @@ async def _serve(config_path: str, config, host: str, port: int) -> int:  # type
     def on_sighup() -> None:
         log.info("SIGHUP: reloading %s", config_path)
         task = asyncio.ensure_future(exporter.reload())
+        task.add_done_callback(lambda _: settle_gc())
         pending.add(task)
         task.add_done_callback(pending.discard)
 
