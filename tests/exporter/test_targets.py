@@ -189,3 +189,28 @@ async def test_ip_protocol_preference(targets: Targets) -> None:
     assert list(failures) in (["dns"], ["connect"])
     fallback, _ = await probe_twice({"url": url, "ip_protocol": "ip6", "ip_protocol_fallback": True})
     assert fallback.get("slakit_probe_success", **P) in (0, 1)
+
+
+async def test_secrets_never_reach_logs_or_labels(targets: Targets, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="slakit.exporter")
+    port = targets.http.rsplit(":", 1)[1]
+    samples, _ = await probe_twice(
+        {
+            "url": f"http://user:pa55word@127.0.0.1:{port}/echo",
+            "headers": {"X-Api-Key": "k3y-value"},
+            "body_must_match": ['"Authorization": "Basic dXNlcjpwYTU1d29yZA=="', '"X-Api-Key": "k3y-value"'],
+        }
+    )
+    assert samples.get("slakit_probe_success", **P) == 1  # URL credentials were sent as Basic auth
+    failing, _ = await probe_twice(
+        {"url": f"http://user:pa55word@127.0.0.1:{port}/status/500", "headers": {"X-Api-Key": "k3y-value"}}
+    )
+    assert failing.get("slakit_probe_failures_total", reason="http_status", **P) == RUNS
+    refused = targets.refused.replace("http://", "http://user:pa55word@")
+    await probe_twice({"url": refused + "/", "headers": {"X-Api-Key": "k3y-value"}})
+    assert "probe svc/p failed: connect: cannot connect to http://user:xxxxx@127.0.0.1" in caplog.text
+    for secret in ("pa55word", "k3y-value", "dXNlcjpwYTU1d29yZA"):
+        assert secret not in caplog.text
+        assert secret not in samples.text and secret not in failing.text

@@ -18,6 +18,7 @@ Failure reason precedence (the first that applies wins):
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextvars
 import os
 import re
@@ -255,6 +256,10 @@ class _Exchange:
             encoded=True,
         )
         headers = dict(prober.headers)
+        if url.user is not None and not any(k.lower() == "authorization" for k in headers):
+            # the request goes to the resolved address, so credentials in the URL travel as a header
+            token = base64.b64encode(f"{url.user}:{url.password or ''}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
         host = url.raw_host or ""
         host = f"[{host}]" if ":" in host else host
         headers.setdefault("Host", host + ("" if url.is_default_port() else f":{url.port}"))
