@@ -2,8 +2,8 @@
 
 Each target is `http://127.1.A.B:PORT/` (B in 1..250), so every probe target is a distinct listening socket
 and a distinct destination address. nginx runs from a temp dir (`-p`), one worker, and logs every request
-as `$msec $server_addr $status` (buffered), which gives an exporter-independent count of probes and of their
-timing per target.
+as `$msec $server_addr $status $connection_requests` (buffered): an exporter-independent count of probes,
+their timing per target, and proof that every probe used a fresh connection.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ error_log {dir}/error.log warn;
 daemon off;
 events {{ worker_connections 16384; }}
 http {{
-    log_format bench '$msec $server_addr $status';
+    log_format bench '$msec $server_addr $status $connection_requests';
     access_log {dir}/access.log bench buffer=256k flush=1s;
     client_body_temp_path {dir}/tmp/body;
     proxy_temp_path {dir}/tmp/proxy;
@@ -109,33 +109,44 @@ class NginxTargets:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def requests(self, flush_wait: float = 1.5) -> list[tuple[float, str, int]]:
-        """Every request logged so far as (epoch seconds, target address, status)."""
+    def requests(self, flush_wait: float = 1.5) -> list[tuple[float, str, int, int]]:
+        """Every request logged so far: (epoch s, target address, status, nth request on its connection)."""
         time.sleep(flush_wait)  # access log is flushed every second
-        out: list[tuple[float, str, int]] = []
+        out: list[tuple[float, str, int, int]] = []
         path = self.dir / "access.log"
         if not path.exists():
             return out
         with open(path) as fh:
             for line in fh:
                 parts = line.split()
-                if len(parts) == 3:
-                    out.append((float(parts[0]), parts[1], int(parts[2])))
+                if len(parts) == 4:
+                    out.append((float(parts[0]), parts[1], int(parts[2]), int(parts[3])))
         return out
 
 
-def count_between(requests: list[tuple[float, str, int]], start: float, end: float) -> int:
-    return sum(1 for t, _, _ in requests if start <= t < end)
+def count_between(requests: list[tuple[float, str, int, int]], start: float, end: float) -> int:
+    return sum(1 for t, *_ in requests if start <= t < end)
 
 
-def gap_stats(requests: list[tuple[float, str, int]], start: float, end: float, interval: float) -> dict:
+def window_stats(requests: list[tuple[float, str, int, int]], start: float, end: float) -> dict:
+    """Requests in [start, end): how many, how many not 200, how many reused a connection (should be 0)."""
+    inside = [r for r in requests if start <= r[0] < end]
+    return {
+        "requests": len(inside),
+        "non_200": sum(1 for r in inside if r[2] != 200),
+        "reused_connection": sum(1 for r in inside if r[3] > 1),
+        "targets": len({r[1] for r in inside}),
+    }
+
+
+def gap_stats(requests: list[tuple[float, str, int, int]], start: float, end: float, interval: float) -> dict:
     """Per-target inter-arrival gaps within [start, end) compared with the configured interval.
 
     A probe that starts late shows as a gap longer than the interval (and the next one shorter), so the
     largest |gap - interval| bounds how late the scheduler fired, as seen from the target.
     """
     by_target: dict[str, list[float]] = defaultdict(list)
-    for t, address, _ in requests:
+    for t, address, *_ in requests:
         if start <= t < end:
             by_target[address].append(t)
     deviations: list[float] = []

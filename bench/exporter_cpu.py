@@ -24,7 +24,7 @@ import aiohttp
 from bench import _scrape
 from bench._driver import every, paced, sleep_until
 from bench._exporters import Blackbox, Slakit, slakit_available
-from bench._nginx import NginxTargets, count_between
+from bench._nginx import NginxTargets, window_stats
 from bench._proc import Background, RssSampler, tree_cpu_seconds, wait_quiet
 from bench._report import save, table
 
@@ -50,9 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _window_result(name, nginx, pid, cpu0, cpu1, ws, we, rss, background, idle_before) -> dict:
-    probes = count_between(nginx.requests(), ws, we)
+    seen = window_stats(nginx.requests(), ws, we)
+    probes = seen["requests"]
     cpu = cpu1 - cpu0
     return {
+        "nginx": seen,
         "exporter": name,
         "busy_cores_before_start": idle_before,
         "background_cores_in_window": background,
@@ -170,6 +172,10 @@ def run(args) -> dict:
         rows += [
             (f"{name}: probes in window (nginx)", side["probes"]),
             (f"{name}: probes/s", side["probes_per_s"]),
+            (
+                f"{name}: targets / non-200 / reused conns",
+                "{targets} / {non_200} / {reused_connection}".format(**side["nginx"]),
+            ),
             (f"{name}: CPU s in window", side["cpu_s"]),
             (f"{name}: CPU s / 1000 probes", side["cpu_s_per_1000_probes"]),
             (f"{name}: max RSS MB", side["max_rss_mb"]),

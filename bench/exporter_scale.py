@@ -33,7 +33,7 @@ import aiohttp
 from bench import _scrape
 from bench._driver import every, sleep_until
 from bench._exporters import Slakit, slakit_available
-from bench._nginx import NginxTargets, count_between, gap_stats
+from bench._nginx import NginxTargets, gap_stats, window_stats
 from bench._proc import Background, RssSampler, tree_cpu_seconds, wait_quiet
 from bench._report import save, table
 
@@ -55,6 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--window", type=float, default=90.0, help="measured window, seconds")
     parser.add_argument("--scrape-every", type=float, default=1.0, help="/metrics scrape period, seconds")
     parser.add_argument("--canary-every", type=float, default=0.1, help="/-/healthy poll period, seconds")
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="before starting, wait up to S s for the machine to be idle (other sessions' jobs)",
+    )
     parser.add_argument(
         "--trace",
         action="store_true",
@@ -256,7 +263,8 @@ async def main_async(args) -> dict:
     window_scrapes = [s for s in scrapes if ws <= s.start < we]
     latencies = [1000 * s.latency for s in window_scrapes if not s.error and s.status == 200]
     canary_ms = [1000 * c.latency for c in canaries if not c.error and c.status == 200]
-    probes = count_between(requests, ws, we)
+    seen = window_stats(requests, ws, we)
+    probes = seen["requests"]
     cpu = cpu1 - cpu0
     data = {
         "params": vars(args),
@@ -264,6 +272,7 @@ async def main_async(args) -> dict:
         "busy_cores_before_start": idle_before,
         "background_cores_in_window": background,
         "probes": probes,
+        "nginx": seen,
         "probes_per_s": probes / (we - ws),
         "expected_probes_per_s": args.targets / args.interval,
         "cpu_s": cpu,
@@ -334,6 +343,10 @@ def run(args) -> dict:
     }
     rows = [
         ("probes in window (nginx)", data["probes"]),
+        (
+            "targets / non-200 / reused conns",
+            "{targets} / {non_200} / {reused_connection}".format(**data["nginx"]),
+        ),
         ("probes/s (expected)", f"{data['probes_per_s']:.1f} ({data['expected_probes_per_s']:.1f})"),
         (
             "probe_success now / failures total",
