@@ -129,7 +129,8 @@ class Exporter:
         fresh: dict[Key, Prober] = {}
         for key, probe in new_keys.items():
             existing = self.series.get(key)
-            if existing is None or probe != existing.config or key not in self.probers:
+            prober = self.probers.get(key)
+            if existing is None or probe != existing.config or prober is None or prober.stale():
                 fresh[key] = build_prober(probe, self.client)
         for key in [k for k in self.series if k not in new_keys]:
             self._stop_task(key)

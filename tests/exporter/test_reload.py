@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -188,3 +189,29 @@ async def test_sighup_and_http_reload_on_a_real_process(
     log = proc.log.read_text()
     assert "config reload failed, keeping the running config" in log
     assert "Traceback" not in log
+
+
+async def test_reload_picks_up_a_rotated_ca_file(targets: Targets, tmp_path: Path) -> None:
+    from tests.exporter.targets import make_cert
+
+    ca = tmp_path / "ca.pem"
+    other, _ = make_cert(tmp_path, "other")
+    ca.write_bytes(other.read_bytes())  # not the server's certificate: verification fails
+    path = tmp_path / "exporter.yaml"
+    write(path, probe_yaml("tls", "a", targets.https + "/ok", extra=f"    tls:\n      ca_file: {ca}\n"))
+    exporter = Exporter(path)
+    await exporter.start(schedule=False)
+    try:
+        assert (await exporter.probe_once(("a", "tls"))).reason == "tls"
+        before = exporter.probers[("a", "tls")]
+        assert (await exporter.reload())[0]
+        assert exporter.probers[("a", "tls")] is before  # nothing changed: not rebuilt
+        ca.write_bytes(targets.cert.read_bytes())
+        os.utime(ca, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))  # a visibly newer mtime
+        assert (await exporter.reload())[0]
+        assert exporter.probers[("a", "tls")] is not before
+        assert (await exporter.probe_once(("a", "tls"))).success
+        s = Samples(exporter.render().decode())
+        assert s.get("slakit_probes_total", service="a", probe="tls") == 2
+    finally:
+        await exporter.stop()

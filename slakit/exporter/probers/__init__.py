@@ -42,6 +42,10 @@ class ProbeResult:
 class Prober(Protocol):
     async def probe(self) -> ProbeResult: ...
 
+    def stale(self) -> bool:
+        """True when the prober must be rebuilt although its definition is unchanged (files changed)."""
+        ...
+
 
 def build_prober(config: ProbeConfig, client: aiohttp.ClientSession) -> Prober:
     if config.prober == "http":

@@ -131,6 +131,10 @@ class HTTPProber:
         self.valid = config.valid_status_codes
         self.families = _families(config.ip_protocol, config.ip_protocol_fallback)
 
+    def stale(self) -> bool:
+        """True when a TLS file changed on disk since this prober was built (a reload then rebuilds it)."""
+        return self.ssl_context is not None and build_ssl_context(self.config) is not self.ssl_context
+
     def status_ok(self, status: int) -> bool:
         return any(lo <= status <= hi for lo, hi in self.valid)
 
