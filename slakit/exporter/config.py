@@ -221,7 +221,8 @@ class ProbeConfig(BaseModel):
         except (ValueError, TypeError) as exc:
             raise ValueError(f"invalid URL: {exc}") from None
         if url.scheme not in ("http", "https") or not v.lower().startswith(("http://", "https://")):
-            raise ValueError(f"URL must start with http:// or https:// (got {v!r})")
+            shown = str(url.with_password("xxxxx")) if url.password else v
+            raise ValueError(f"URL must start with http:// or https:// (got {shown!r})")
         if not url.host:
             raise ValueError("URL has no host")
         return v

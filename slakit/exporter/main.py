@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import gc
 import logging
 import signal
@@ -42,6 +43,10 @@ def settle_gc() -> None:
 
 
 async def _serve(config_path: str, config, host: str, port: int) -> int:  # type: ignore[no-untyped-def]
+    # getaddrinfo runs in the default executor: a slow DNS server must not queue every probe behind 6 threads.
+    asyncio.get_running_loop().set_default_executor(
+        concurrent.futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="slakit")
+    )
     exporter = Exporter(config_path)
     runner = web.AppRunner(make_app(exporter), access_log=None, handle_signals=False, shutdown_timeout=1)
     await runner.setup()

@@ -204,8 +204,11 @@ class Exporter:
         config = self.series[key].config
         slot = next_slot(config, self.clock())
         while True:
-            await asyncio.sleep(max(0.0, slot - self.clock()))
+            await asyncio.sleep(min(config.interval, max(0.0, slot - self.clock())))
             now = self.clock()
+            if slot - now > config.interval:  # the wall clock stepped back: rejoin the grid from now
+                slot = next_slot(config, now)
+                continue
             if now < slot:  # woke a little early (clock granularity): wait for the slot itself
                 continue
             self.schedule_lag.observe(now - slot)

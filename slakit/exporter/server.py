@@ -25,7 +25,10 @@ def accepts_gzip(header: str) -> bool:
         coding, _, params = item.partition(";")
         if coding.strip().lower() == "gzip":
             q = params.strip()
-            return not (q.startswith("q=") and float(q[2:] or 0) == 0)
+            try:
+                return not (q.startswith("q=") and float(q[2:] or 0) == 0)
+            except ValueError:
+                return False
     return False
 
 

@@ -270,3 +270,10 @@ def test_models_are_frozen_and_comparable(tmp_path: Path) -> None:
     assert a == b
     assert isinstance(a, ExporterConfig)
     assert a.probes[0].key == ("erp-api", "erp-health")
+
+
+def test_url_password_is_masked_in_errors(tmp_path: Path) -> None:
+    text = PROBE.replace("http://127.0.0.1/", "ftp://user:s3cret@127.0.0.1/")
+    assert problems(tmp_path, text) == [
+        "F:4: probes[0].url: URL must start with http:// or https:// (got 'ftp://user:xxxxx@127.0.0.1/')"
+    ]

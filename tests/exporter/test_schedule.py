@@ -108,3 +108,30 @@ async def test_event_loop_lag_is_measured() -> None:
         "slakit_exporter_event_loop_lag_seconds_count"
     )
     assert s.get("slakit_exporter_event_loop_lag_seconds_sum") >= 0.25
+
+
+async def test_probing_survives_the_wall_clock_stepping_back(targets: Targets) -> None:
+    offset = [0.0]
+    exporter = Exporter(clock=lambda: time.time() + offset[0])
+    config = ExporterConfig.model_validate(
+        {
+            "probes": [
+                {
+                    "name": "p",
+                    "service": "s",
+                    "url": targets.http + "/ok",
+                    "interval": "200ms",
+                    "timeout": "100ms",
+                }
+            ]
+        }
+    )
+    await exporter.start(config)
+    await asyncio.sleep(0.5)
+    offset[0] = -3600.0  # NTP steps the clock back an hour
+    before = exporter.series[("s", "p")].probes
+    await asyncio.sleep(1.0)
+    after = exporter.series[("s", "p")].probes
+    await exporter.stop()
+    assert before >= 2
+    assert after - before >= 3  # still probing every 200 ms, not sleeping for an hour
