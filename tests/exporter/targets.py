@@ -82,6 +82,23 @@ def make_app() -> web.Application:
             {"method": request.method, "headers": dict(request.headers), "body": body.decode()}
         )
 
+    async def combo(request: web.Request) -> web.Response:
+        hit(request)
+        size = int(request.query.get("size", "0"))
+        body = request.query.get("text", "").encode() + b"z" * size
+        headers = {"Location": request.query["location"]} if "location" in request.query else {}
+        return web.Response(status=int(request.query.get("status", "200")), body=body, headers=headers)
+
+    async def slow_body(request: web.Request) -> web.StreamResponse:
+        hit(request)
+        resp = web.StreamResponse(headers={"Content-Length": "1000"})
+        await resp.prepare(request)
+        await resp.write(b"status: ok\n")
+        await asyncio.sleep(3)
+        return resp
+
+    app.router.add_get("/combo", combo)
+    app.router.add_get("/slow-body", slow_body)
     app.router.add_get("/ok", ok)
     app.router.add_get("/status/{code}", status)
     app.router.add_get("/redirect/{n}", redirect)

@@ -214,3 +214,70 @@ async def test_secrets_never_reach_logs_or_labels(targets: Targets, caplog: pyte
     for secret in ("pa55word", "k3y-value", "dXNlcjpwYTU1d29yZA"):
         assert secret not in caplog.text
         assert secret not in samples.text and secret not in failing.text
+
+
+PRECEDENCE: list[tuple[str, Callable[[Targets], dict[str, Any]], str]] = [
+    # http_status beats too_large and body_mismatch: the body of a refused status is not read
+    (
+        "500 + too large + mismatch",
+        lambda t: {"url": t.http + "/combo?status=500&size=2000000", "body_must_match": ["never"]},
+        "http_status",
+    ),
+    # too_large beats body_mismatch
+    (
+        "too large + mismatch",
+        lambda t: {"url": t.http + "/combo?size=2000000", "body_must_match": ["never"]},
+        "too_large",
+    ),
+    ("endless + mismatch", lambda t: {"url": t.http + "/endless", "body_must_not_match": ["x"]}, "too_large"),
+    # redirects beats http_status: a loop fails as a loop even when 3xx are not accepted
+    ("loop + refused 3xx", lambda t: {"url": t.http + "/loop/a", "valid_status_codes": [200]}, "redirects"),
+    # a 3xx that is not followed is judged like any status
+    (
+        "unfollowed 3xx refused",
+        lambda t: {"url": t.http + "/redirect/1", "follow_redirects": False, "valid_status_codes": [200]},
+        "http_status",
+    ),
+    # the deadline wins in any phase: here while the body is still arriving after a good status
+    (
+        "timeout while reading the body",
+        lambda t: {"url": t.http + "/slow-body", "timeout": "500ms"},
+        "timeout",
+    ),
+    # a redirect into a failing hop reports that hop's reason
+    (
+        "redirect to a refused port",
+        lambda t: {"url": t.http + "/combo?status=302&location=" + t.refused + "/"},
+        "connect",
+    ),
+    (
+        "redirect to an unresolvable name",
+        lambda t: {"url": t.http + "/combo?status=307&location=http://nowhere.invalid/"},
+        "dns",
+    ),
+    (
+        "redirect to ftp",
+        lambda t: {"url": t.http + "/combo?status=301&location=ftp://127.0.0.1/"},
+        "redirects",
+    ),
+    # a 3xx without Location is a final response, judged by its status
+    (
+        "3xx without Location",
+        lambda t: {"url": t.http + "/combo?status=302", "valid_status_codes": [200]},
+        "http_status",
+    ),
+    (
+        "body_must_match all required",
+        lambda t: {"url": t.http + "/ok", "body_must_match": ["ok", "nope"]},
+        "body_mismatch",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "probe", "reason"), PRECEDENCE, ids=[c[0] for c in PRECEDENCE])
+async def test_failure_reason_precedence(
+    targets: Targets, case: str, probe: Callable[[Targets], dict[str, Any]], reason: str
+) -> None:
+    samples, _ = await probe_twice(probe(targets))
+    failures = {dict(k)["reason"]: v for k, v in samples.series("slakit_probe_failures_total").items() if v}
+    assert failures == {reason: RUNS}
