@@ -45,10 +45,12 @@ def safe_probe_name() -> str:
 class Proxy:
     """Forwards /metrics to the exporter; fails the first scrape that arrives at or after `fail_after`."""
 
-    def __init__(self, upstream: str, fail_after: float) -> None:
+    def __init__(self, upstream: str, fail_after: float, pass_accept: bool) -> None:
         self.upstream = upstream
+        self.pass_accept = pass_accept
         self.fail_after = fail_after
         self.scrapes: list[tuple[float, int]] = []
+        self.content_types: set[str] = set()
         self.session: aiohttp.ClientSession | None = None
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -59,11 +61,13 @@ class Proxy:
         assert self.session is not None
         # Accept is passed on (Prometheus asks for OpenMetrics); the client session decompresses the
         # body, so it is sent on uncompressed.
-        headers = {k: v for k, v in request.headers.items() if k.lower() == "accept"}
+        # Without Accept the exporter answers in the text format (timestamps in ms).
+        headers = {k: v for k, v in request.headers.items() if k.lower() == "accept" and self.pass_accept}
         async with self.session.get(self.upstream + "/metrics", headers=headers) as resp:
             body = await resp.read()
             out = web.Response(status=resp.status, body=body)
             out.headers["Content-Type"] = resp.headers["Content-Type"]
+            self.content_types.add(resp.headers["Content-Type"])
         self.scrapes.append((now, resp.status))
         return out
 
@@ -99,8 +103,9 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
+@pytest.mark.parametrize("exposition", ["openmetrics", "text"])
 async def test_prometheus_counts_the_minutes_despite_a_missed_scrape(
-    tmp_path: Path, session: aiohttp.ClientSession
+    tmp_path: Path, session: aiohttp.ClientSession, exposition: str
 ) -> None:
     # Start early enough in a minute that Prometheus scrapes the initial (0, start of minute) sample first.
     while time.time() % 60 > 35:
@@ -128,7 +133,7 @@ async def test_prometheus_counts_the_minutes_despite_a_missed_scrape(
     )
     exporter = ExporterProcess(config, free_port())
 
-    proxy = Proxy(exporter.url, fail_after=m1)
+    proxy = Proxy(exporter.url, fail_after=m1, pass_accept=exposition == "openmetrics")
     proxy.session = session
     proxy_app = web.Application()
     proxy_app.router.add_get("/metrics", proxy.handle)
@@ -177,6 +182,13 @@ async def test_prometheus_counts_the_minutes_despite_a_missed_scrape(
         failed = [t for t, status in proxy.scrapes if status == 503]
         assert len(failed) == 1 and m1 <= failed[0] < m1 + 10
         assert {status for _, status in proxy.scrapes} == {200, 503}
+        assert (
+            proxy.content_types
+            == {
+                "openmetrics": {"application/openmetrics-text; version=1.0.0; charset=utf-8"},
+                "text": {"text/plain; version=0.0.4; charset=utf-8"},
+            }[exposition]
+        )
         assert (await query(session, prom_url, "min_over_time(up[3m])", b2 + 5)) == {"": 0.0}
 
         assert await query(session, prom_url, selector, b2) == {"up": 1.0, "down": 1.0}

@@ -281,3 +281,41 @@ async def test_failure_reason_precedence(
     samples, _ = await probe_twice(probe(targets))
     failures = {dict(k)["reason"]: v for k, v in samples.series("slakit_probe_failures_total").items() if v}
     assert failures == {reason: RUNS}
+
+
+async def test_every_probe_uses_a_fresh_connection_and_a_fresh_resolution(
+    targets: Targets, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    connections = []
+
+    async def keep_alive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer.get_extra_info("peername"))
+        try:
+            while await reader.readuntil(b"\r\n\r\n"):
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\nok\n")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        writer.close()
+
+    server = await asyncio.start_server(keep_alive, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    lookups = []
+    loop = asyncio.get_running_loop()
+    real = loop.getaddrinfo
+
+    async def counting(host, *args, **kw):  # type: ignore[no-untyped-def]
+        lookups.append(host)
+        return await real(host, *args, **kw)
+
+    monkeypatch.setattr(loop, "getaddrinfo", counting)
+    try:
+        samples, _ = await probe_twice({"url": f"http://localhost:{port}/", "ip_protocol": "ip4"})
+    finally:
+        server.close()
+    assert samples.get("slakit_probe_success", **P) == 1
+    assert len(connections) == RUNS  # the server offered keep-alive; each probe still connected anew
+    assert len({peer[1] for peer in connections}) == RUNS
+    assert lookups == ["localhost"] * RUNS
