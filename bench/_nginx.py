@@ -2,7 +2,7 @@
 
 Each target is `http://127.1.A.B:PORT/` (B in 1..250), so every probe target is a distinct listening socket
 and a distinct destination address. nginx runs from a temp dir (`-p`), one worker, and logs every request
-as `$msec $server_addr $status $connection_requests` (buffered): an exporter-independent count of probes,
+as `$msec $server_addr $status $connection_requests $http_user_agent` (buffered): a count of probes,
 their timing per target, and proof that every probe used a fresh connection.
 """
 
@@ -28,7 +28,7 @@ error_log {dir}/error.log warn;
 daemon off;
 events {{ worker_connections 16384; }}
 http {{
-    log_format bench '$msec $server_addr $status $connection_requests';
+    log_format bench '$msec $server_addr $status $connection_requests $http_user_agent';
     access_log {dir}/access.log bench buffer=256k flush=1s;
     client_body_temp_path {dir}/tmp/body;
     proxy_temp_path {dir}/tmp/proxy;
@@ -109,28 +109,38 @@ class NginxTargets:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def requests(self, flush_wait: float = 1.5) -> list[tuple[float, str, int, int]]:
-        """Every request logged so far: (epoch s, target address, status, nth request on its connection)."""
+    def requests(self, flush_wait: float = 1.5) -> list[tuple[float, str, int, int, str]]:
+        """Every request logged so far: (epoch s, target, status, nth request on its connection, agent)."""
         time.sleep(flush_wait)  # access log is flushed every second
-        out: list[tuple[float, str, int, int]] = []
+        out: list[tuple[float, str, int, int, str]] = []
         path = self.dir / "access.log"
         if not path.exists():
             return out
         with open(path) as fh:
             for line in fh:
-                parts = line.split()
-                if len(parts) == 4:
-                    out.append((float(parts[0]), parts[1], int(parts[2]), int(parts[3])))
+                parts = line.split(maxsplit=4)
+                if len(parts) >= 4:
+                    agent = parts[4].strip() if len(parts) == 5 else ""
+                    out.append((float(parts[0]), parts[1], int(parts[2]), int(parts[3]), agent))
         return out
 
 
-def count_between(requests: list[tuple[float, str, int, int]], start: float, end: float) -> int:
+def count_between(requests: list[tuple[float, str, int, int, str]], start: float, end: float) -> int:
     return sum(1 for t, *_ in requests if start <= t < end)
 
 
-def window_stats(requests: list[tuple[float, str, int, int]], start: float, end: float) -> dict:
-    """Requests in [start, end): how many, how many not 200, how many reused a connection (should be 0)."""
+def window_stats(
+    requests: list[tuple[float, str, int, int, str]], start: float, end: float, agent: str = ""
+) -> dict:
+    """Requests in [start, end): how many, how many not 200, how many reused a connection (should be 0).
+
+    `agent` "slakit" counts requests whose User-Agent starts with "slakit", any other value the others
+    (blackbox sends Go's default agent), "" counts all.
+    """
     inside = [r for r in requests if start <= r[0] < end]
+    if agent:
+        want = agent == "slakit"
+        inside = [r for r in inside if r[4].startswith("slakit") == want]
     return {
         "requests": len(inside),
         "non_200": sum(1 for r in inside if r[2] != 200),
@@ -139,7 +149,9 @@ def window_stats(requests: list[tuple[float, str, int, int]], start: float, end:
     }
 
 
-def gap_stats(requests: list[tuple[float, str, int, int]], start: float, end: float, interval: float) -> dict:
+def gap_stats(
+    requests: list[tuple[float, str, int, int, str]], start: float, end: float, interval: float
+) -> dict:
     """Per-target inter-arrival gaps within [start, end) compared with the configured interval.
 
     A probe that starts late shows as a gap longer than the interval (and the next one shorter), so the

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import time
 
 import aiohttp
@@ -41,6 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scrape-every", type=float, default=15.0, help="slakit /metrics scrape period")
     parser.add_argument("--only", choices=["blackbox", "slakit"], help="run one side only")
     parser.add_argument(
+        "--concurrent",
+        action="store_true",
+        help="run both exporters at once in one window (same background noise for both; a cross-check)",
+    )
+    parser.add_argument(
         "--quiet-wait",
         type=float,
         default=60.0,
@@ -49,116 +55,156 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _window_result(name, nginx, pid, cpu0, cpu1, ws, we, rss, background, idle_before) -> dict:
-    seen = window_stats(nginx.requests(), ws, we)
-    probes = seen["requests"]
-    cpu = cpu1 - cpu0
-    return {
-        "nginx": seen,
-        "exporter": name,
-        "busy_cores_before_start": idle_before,
-        "background_cores_in_window": background,
-        "window_s": we - ws,
-        "probes": probes,
-        "probes_per_s": probes / (we - ws),
-        "cpu_s": cpu,
-        "cpu_s_per_1000_probes": 1000 * cpu / probes if probes else float("nan"),
-        "max_rss_mb": rss.max_between(ws, we) / 2**20,
-    }
+class BlackboxSide:
+    """blackbox_exporter, loaded by the driver's `/probe` requests (each is a probe plus its rendering)."""
+
+    name = "blackbox"
+
+    def __init__(self, nginx: NginxTargets, args) -> None:
+        self.nginx, self.args = nginx, args
+        self.proc = Blackbox(timeout=args.timeout)
+        self.results = {"ok": 0, "failed": 0, "errors": 0}
+
+    async def load(self, session: aiohttp.ClientSession, start: float, ws: float, we: float) -> None:
+        urls, results = self.nginx.urls, self.results
+        headers = {"X-Prometheus-Scrape-Timeout-Seconds": f"{self.args.timeout + 1:g}"}
+
+        async def probe(k: int) -> None:
+            params = {"target": urls[k % len(urls)], "module": "http_2xx"}
+            try:
+                async with session.get(f"{self.proc.url}/probe", params=params, headers=headers) as resp:
+                    body = await resp.text()
+            except (aiohttp.ClientError, OSError):
+                results["errors"] += 1
+                return
+            results["ok" if "\nprobe_success 1" in body else "failed"] += 1
+
+        # Its own session: Prometheus' Accept-Encoding (gzip), decompressed; no connection limit.
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            await paced(len(urls), self.args.interval, start, we + 1.0, probe)
+
+    async def before(self, session) -> None:
+        pass
+
+    async def after(self, session) -> None:
+        pass
+
+    def extra(self, ws: float, we: float) -> dict:
+        return {"driver": self.results}
 
 
-async def run_blackbox(nginx: NginxTargets, args) -> dict:
-    urls = nginx.urls
-    results = {"ok": 0, "failed": 0, "errors": 0}
+class SlakitSide:
+    """slakit's exporter probing on its own schedule; the driver scrapes /metrics like Prometheus."""
+
+    name = "slakit"
+
+    def __init__(self, nginx: NginxTargets, args) -> None:
+        self.nginx, self.args = nginx, args
+        self.proc = Slakit(nginx.urls, args.interval, args.timeout)
+        self.scrapes: list[_scrape.Scrape] = []
+        self.first = self.last = None
+
+    async def load(self, session: aiohttp.ClientSession, start: float, ws: float, we: float) -> None:
+        url, every_s = f"{self.proc.url}/metrics", self.args.scrape_every
+
+        async def do_scrape() -> None:
+            self.scrapes.append(await _scrape.scrape(session, url))
+
+        # Regular scrapes every `scrape_every`, phased half a period into the window so the window holds
+        # exactly window/scrape_every of them; the counting scrapes happen just outside the window.
+        phase = (ws + every_s / 2 - start) % every_s
+        await every(every_s, start + phase, we, do_scrape)
+
+    async def before(self, session) -> None:
+        self.first = await _scrape.scrape(session, f"{self.proc.url}/metrics")
+
+    async def after(self, session) -> None:
+        self.last = await _scrape.scrape(session, f"{self.proc.url}/metrics")
+        if not self.proc.alive():
+            raise RuntimeError("slakit exporter died during the run\n" + self.proc.log_tail())
+
+    def extra(self, ws: float, we: float) -> dict:
+        in_window = [s for s in self.scrapes if ws <= s.start < we]
+        first, last = self.first.body, self.last.body
+        return {
+            "scrapes_in_window": len(in_window),
+            "scrape_latency_max_ms": 1000 * max((s.latency for s in in_window), default=float("nan")),
+            "scrape_bytes_gzip": self.last.bytes_on_wire,
+            "scrape_bytes": len(last),
+            "scrape_errors": sum(1 for s in self.scrapes if s.error or s.status != 200),
+            "exporter_probes_counted": _scrape.total(last, "slakit_probes_total")
+            - _scrape.total(first, "slakit_probes_total"),
+            "probe_success_now": _scrape.total(last, "slakit_probe_success"),
+            "probe_failures_total": _scrape.total(last, "slakit_probe_failures_total"),
+        }
+
+
+async def measure(nginx: NginxTargets, args, sides: list) -> dict[str, dict]:
+    """Start `sides` together, warm up, account one window for each of them, stop them."""
     idle_before = wait_quiet(args.quiet_wait)
-    with Blackbox(timeout=args.timeout) as bb:
-        rss = RssSampler(bb.pid).start()
-        connector = aiohttp.TCPConnector(limit=0)
-        headers = {"X-Prometheus-Scrape-Timeout-Seconds": f"{args.timeout + 1:g}"}
-        async with aiohttp.ClientSession(connector=connector) as session:
-
-            async def probe(k: int) -> None:
-                params = {"target": urls[k % len(urls)], "module": "http_2xx"}
-                try:
-                    async with session.get(f"{bb.url}/probe", params=params, headers=headers) as resp:
-                        body = await resp.text()
-                except (aiohttp.ClientError, OSError):
-                    results["errors"] += 1
-                    return
-                results["ok" if "\nprobe_success 1" in body else "failed"] += 1
-
-            start = time.time() + 0.2
-            ws, we = start + args.warmup, start + args.warmup + args.window
-            driver = asyncio.create_task(paced(len(urls), args.interval, start, we + 1.0, probe))
-            await sleep_until(ws)
-            cpu0, ws = tree_cpu_seconds(bb.pid), time.time()
-            bg = Background([bb.pid, nginx.pid])
-            await sleep_until(we)
-            cpu1, we = tree_cpu_seconds(bb.pid), time.time()
-            background = bg.cores()
-            await driver
-        rss.stop()
-        out = _window_result("blackbox", nginx, bb.pid, cpu0, cpu1, ws, we, rss, background, idle_before)
-    out["driver"] = results
-    return out
-
-
-async def run_slakit(nginx: NginxTargets, args) -> dict:
-    scrapes: list[_scrape.Scrape] = []
-    idle_before = wait_quiet(args.quiet_wait)
-    with Slakit(nginx.urls, args.interval, args.timeout) as sk:
-        rss = RssSampler(sk.pid).start()
+    with contextlib.ExitStack() as stack:
+        for side in sides:
+            stack.enter_context(side.proc)
+        rss = {side.name: RssSampler(side.proc.pid).start() for side in sides}
         async with aiohttp.ClientSession(auto_decompress=False) as session:
-            url = f"{sk.url}/metrics"
-
-            async def do_scrape() -> None:
-                scrapes.append(await _scrape.scrape(session, url))
-
             start = time.time() + 0.2
             ws, we = start + args.warmup, start + args.warmup + args.window
-            # Regular scrapes every `scrape_every`, phased half a period into the window so the window holds
-            # exactly window/scrape_every of them; counting scrapes happen just outside the window.
-            phase = (ws + args.scrape_every / 2 - start) % args.scrape_every
-            scraper = asyncio.create_task(every(args.scrape_every, start + phase, we, do_scrape))
+            loads = [asyncio.create_task(side.load(session, start, ws, we)) for side in sides]
             await sleep_until(ws - 0.5)
-            before = await _scrape.scrape(session, url)
+            for side in sides:
+                await side.before(session)
             await sleep_until(ws)
-            cpu0, ws = tree_cpu_seconds(sk.pid), time.time()
-            bg = Background([sk.pid, nginx.pid])
+            cpu0 = {side.name: tree_cpu_seconds(side.proc.pid) for side in sides}
+            ws = time.time()
+            bg = Background([*(side.proc.pid for side in sides), nginx.pid])
             await sleep_until(we)
-            cpu1, we = tree_cpu_seconds(sk.pid), time.time()
+            cpu1 = {side.name: tree_cpu_seconds(side.proc.pid) for side in sides}
+            we = time.time()
             background = bg.cores()
-            after = await _scrape.scrape(session, url)
-            await scraper
-        rss.stop()
-        if not sk.alive():
-            raise RuntimeError("slakit exporter died during the run\n" + sk.log_tail())
-        out = _window_result("slakit", nginx, sk.pid, cpu0, cpu1, ws, we, rss, background, idle_before)
-    in_window = [s for s in scrapes if ws <= s.start < we]
-    out["scrapes_in_window"] = len(in_window)
-    out["scrape_latency_max_ms"] = 1000 * max((s.latency for s in in_window), default=float("nan"))
-    out["scrape_bytes_gzip"] = after.bytes_on_wire
-    out["scrape_bytes"] = len(after.body)
-    out["scrape_errors"] = sum(1 for s in scrapes if s.error or s.status != 200)
-    out["exporter_probes_counted"] = _scrape.total(after.body, "slakit_probes_total") - _scrape.total(
-        before.body, "slakit_probes_total"
-    )
-    out["probe_success_now"] = _scrape.total(after.body, "slakit_probe_success")
-    out["probe_failures_total"] = _scrape.total(after.body, "slakit_probe_failures_total")
+            for side in sides:
+                await side.after(session)
+            await asyncio.gather(*loads)
+        for sampler in rss.values():
+            sampler.stop()
+    requests = nginx.requests()
+    out: dict[str, dict] = {}
+    for side in sides:
+        seen = window_stats(requests, ws, we, agent=side.name)
+        cpu = cpu1[side.name] - cpu0[side.name]
+        out[side.name] = {
+            "exporter": side.name,
+            "concurrent_with": [s.name for s in sides if s is not side],
+            "busy_cores_before_start": idle_before,
+            "background_cores_in_window": background,
+            "window_s": we - ws,
+            "nginx": seen,
+            "probes": seen["requests"],
+            "probes_per_s": seen["requests"] / (we - ws),
+            "cpu_s": cpu,
+            "cpu_s_per_1000_probes": 1000 * cpu / seen["requests"] if seen["requests"] else float("nan"),
+            "max_rss_mb": rss[side.name].max_between(ws, we) / 2**20,
+            **side.extra(ws, we),
+        }
     return out
 
 
 async def main_async(args) -> dict:
     sides: dict[str, dict] = {}
     with NginxTargets(args.targets) as nginx:
+        wanted = []
         if args.only in (None, "blackbox"):
-            sides["blackbox"] = await run_blackbox(nginx, args)
+            wanted.append(BlackboxSide(nginx, args))
         if args.only in (None, "slakit"):
             why = slakit_available()
             if why is None:
-                sides["slakit"] = await run_slakit(nginx, args)
+                wanted.append(SlakitSide(nginx, args))
             else:
                 sides["slakit"] = {"unavailable": why}
+        if args.concurrent:
+            sides.update(await measure(nginx, args, wanted))
+        else:
+            for side in wanted:
+                sides.update(await measure(nginx, args, [side]))
     return sides
 
 
@@ -205,7 +251,8 @@ def run(args) -> dict:
         )
     print(
         table(
-            f"exporter_cpu: {args.targets} targets, interval {args.interval:g}s, window {args.window:g}s",
+            f"exporter_cpu: {args.targets} targets, interval {args.interval:g}s, window {args.window:g}s, "
+            f"{'concurrent' if args.concurrent else 'sequential'}",
             rows,
         )
     )
