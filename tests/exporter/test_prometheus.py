@@ -101,12 +101,19 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield s
 
 
+CONTENT_TYPES = {
+    "openmetrics": "application/openmetrics-text; version=1.0.0; charset=utf-8",
+    "text": "text/plain; version=0.0.4; charset=utf-8",
+}
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-@pytest.mark.parametrize("exposition", ["openmetrics", "text"])
 async def test_prometheus_counts_the_minutes_despite_a_missed_scrape(
-    tmp_path: Path, session: aiohttp.ClientSession, exposition: str
+    tmp_path: Path, session: aiohttp.ClientSession
 ) -> None:
+    """One exporter, scraped by one Prometheus through two proxies (= two jobs): `openmetrics` passes
+    Prometheus' Accept header on, `text` drops it so the exporter answers in the text format."""
     # Start early enough in a minute that Prometheus scrapes the initial (0, start of minute) sample first.
     while time.time() % 60 > 35:
         await asyncio.sleep(0.5)
@@ -123,6 +130,7 @@ async def test_prometheus_counts_the_minutes_despite_a_missed_scrape(
     target = web.Application()
     target.router.add_get("/sla", sla)
     target_runner, target_port = await start_app(target)
+    runners = [target_runner]
 
     name = safe_probe_name()
     config = tmp_path / "exporter.yaml"
@@ -133,18 +141,24 @@ async def test_prometheus_counts_the_minutes_despite_a_missed_scrape(
     )
     exporter = ExporterProcess(config, free_port())
 
-    proxy = Proxy(exporter.url, fail_after=m1, pass_accept=exposition == "openmetrics")
-    proxy.session = session
-    proxy_app = web.Application()
-    proxy_app.router.add_get("/metrics", proxy.handle)
-    proxy_runner, proxy_port = await start_app(proxy_app)
+    proxies: dict[str, Proxy] = {}
+    jobs = ""
+    for job in CONTENT_TYPES:
+        proxy = proxies[job] = Proxy(exporter.url, fail_after=m1, pass_accept=job == "openmetrics")
+        proxy.session = session
+        proxy_app = web.Application()
+        proxy_app.router.add_get("/metrics", proxy.handle)
+        runner, proxy_port = await start_app(proxy_app)
+        runners.append(runner)
+        jobs += (
+            f"  - job_name: {job}\n    honor_timestamps: true\n"
+            f"    static_configs:\n      - targets: ['127.0.0.1:{proxy_port}']\n"
+        )
 
     prom_port = free_port()
     prom_url = f"http://127.0.0.1:{prom_port}"
     (tmp_path / "prometheus.yml").write_text(
-        "global:\n  scrape_interval: 5s\n  scrape_timeout: 4s\n"
-        "scrape_configs:\n  - job_name: slakit\n    honor_timestamps: true\n"
-        f"    static_configs:\n      - targets: ['127.0.0.1:{proxy_port}']\n"
+        "global:\n  scrape_interval: 5s\n  scrape_timeout: 4s\nscrape_configs:\n" + jobs
     )
     prom = subprocess.Popen(
         [
@@ -161,47 +175,49 @@ async def test_prometheus_counts_the_minutes_despite_a_missed_scrape(
         await exporter.wait_ready(session)
         await wait_http(session, prom_url + "/-/ready", prom)
 
-        # Wait until Prometheus has ingested the sample that closes m1 (stamped b2), read through `at=b2`.
-        selector = f'slakit_probe_minutes_total{{location="lab",service="erp",probe="{name}"}}'
+        # Wait until Prometheus has ingested, for both jobs, the sample that closes m1 (stamped b2).
+        sel = {
+            job: f'slakit_probe_minutes_total{{job="{job}",location="lab",service="erp",probe="{name}"}}'
+            for job in CONTENT_TYPES
+        }
         deadline = b2 + 40
-        while True:
-            values = await query(session, prom_url, selector, b2) if time.time() > b2 else {}
-            if values.get("down") == 1:
-                break
-            assert time.time() < deadline, (
-                f"Prometheus never saw minute m1 closed; last answer {values}; scrapes {proxy.scrapes}; "
-                f"up: {await query(session, prom_url, 'up', time.time())}"
-            )
-            await asyncio.sleep(1)
+        for job, selector in sel.items():
+            while True:
+                values = await query(session, prom_url, selector, b2) if time.time() > b2 else {}
+                if values.get("down") == 1:
+                    break
+                assert time.time() < deadline, (
+                    f"{job}: Prometheus never saw minute m1 closed; last answer {values}; "
+                    f"scrapes {proxies[job].scrapes}; up: {await query(session, prom_url, 'up', time.time())}"
+                )
+                await asyncio.sleep(1)
 
         # What the test knows: m0 had successes only, m1 failures only.
         assert {s for t, s in answers if minute_start(t) == m0} == {200}
         assert {s for t, s in answers if minute_start(t) == m1} == {503}
 
-        # One scrape was missed, right after m0 closed, and Prometheus noticed it.
-        failed = [t for t, status in proxy.scrapes if status == 503]
-        assert len(failed) == 1 and m1 <= failed[0] < m1 + 10
-        assert {status for _, status in proxy.scrapes} == {200, 503}
-        assert (
-            proxy.content_types
-            == {
-                "openmetrics": {"application/openmetrics-text; version=1.0.0; charset=utf-8"},
-                "text": {"text/plain; version=0.0.4; charset=utf-8"},
-            }[exposition]
-        )
-        assert (await query(session, prom_url, "min_over_time(up[3m])", b2 + 5)) == {"": 0.0}
-
-        assert await query(session, prom_url, selector, b2) == {"up": 1.0, "down": 1.0}
-        assert await query(session, prom_url, selector, m1) == {"up": 1.0, "down": 0.0}
-        # increase() over exactly the closed minutes: samples sit on both range ends, no extrapolation
-        assert await query(session, prom_url, f"increase({selector}[2m])", b2) == {"up": 1.0, "down": 1.0}
-        assert await query(session, prom_url, f"increase({selector}[1m])", b2) == {"up": 0.0, "down": 1.0}
-        # the rule generator's form: the minute that ended 1m ago, whenever the rule is evaluated
-        for at in (b2 + 60, b2 + 61.5, b2 + 89):
-            assert await query(session, prom_url, f"{selector} offset 1m - {selector} offset 2m", at) == {
-                "up": 0.0,
-                "down": 1.0,
+        for job, selector in sel.items():
+            proxy = proxies[job]
+            # One scrape was missed, right after m0 closed, and Prometheus noticed it.
+            failed = [t for t, status in proxy.scrapes if status == 503]
+            assert len(failed) == 1 and m1 <= failed[0] < m1 + 10, job
+            assert {status for _, status in proxy.scrapes} == {200, 503}
+            assert proxy.content_types == {CONTENT_TYPES[job]}
+            assert (await query(session, prom_url, f'min_over_time(up{{job="{job}"}}[3m])', b2 + 5)) == {
+                "": 0.0
             }
+
+            assert await query(session, prom_url, selector, b2) == {"up": 1.0, "down": 1.0}
+            assert await query(session, prom_url, selector, m1) == {"up": 1.0, "down": 0.0}
+            # increase() over exactly the closed minutes: samples sit on both range ends, no extrapolation
+            assert await query(session, prom_url, f"increase({selector}[2m])", b2) == {"up": 1.0, "down": 1.0}
+            assert await query(session, prom_url, f"increase({selector}[1m])", b2) == {"up": 0.0, "down": 1.0}
+            # the rule generator's form: the minute that ended 1m ago, whenever the rule is evaluated
+            for at in (b2 + 60, b2 + 61.5, b2 + 89):
+                assert await query(session, prom_url, f"{selector} offset 1m - {selector} offset 2m", at) == {
+                    "up": 0.0,
+                    "down": 1.0,
+                }, (job, at)
     finally:
         prom.terminate()
         try:
@@ -209,5 +225,5 @@ async def test_prometheus_counts_the_minutes_despite_a_missed_scrape(
         except subprocess.TimeoutExpired:
             prom.kill()
         assert exporter.stop() == 0
-        await proxy_runner.cleanup()
-        await target_runner.cleanup()
+        for runner in runners:
+            await runner.cleanup()
