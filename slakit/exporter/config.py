@@ -107,9 +107,18 @@ def parse_status_codes(value: Any) -> list[tuple[int, int]]:
 Duration = Annotated[
     float,
     BeforeValidator(parse_duration),
-    Field(json_schema_extra={"type": ["string", "number"], "pattern": r"^((\d+)(ms|s|m|h|d|w|y))+$"}),
+    Field(
+        json_schema_extra={
+            "type": ["string", "number"],
+            "pattern": r"^(((\d+)(ms|s|m|h|d|w|y))+|\d+\.\d+(ms|s|m|h))$",
+        }
+    ),
 ]
-Size = Annotated[int, BeforeValidator(parse_size)]
+Size = Annotated[
+    int,
+    BeforeValidator(parse_size),
+    Field(json_schema_extra={"type": ["integer", "string"], "pattern": r"^\d+\s*(B|KiB|MiB|GiB|kB|MB|GB)?$"}),
+]
 
 
 def _label_value(what: str, value: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -261,6 +262,16 @@ def test_json_schema_describes_the_config() -> None:
     assert set(probe["required"]) == {"name", "service", "url", "interval", "timeout"}
     assert probe["additionalProperties"] is False
     assert probe["properties"]["interval"]["type"] == ["string", "number"]
+    pattern = re.compile(probe["properties"]["timeout"]["pattern"])
+    assert [bool(pattern.match(d)) for d in ("15s", "1m30s", "500ms", "1.5s", "15 s", "15")] == [
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert probe["properties"]["max_body_bytes"]["type"] == ["integer", "string"]
     assert probe["properties"]["minute_rule"]["enum"] == ["all_failed", "any_failed", "failure_ratio"]
 
 
