@@ -147,7 +147,14 @@ async def reset_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWrit
 
 
 def make_cert(directory: Path, name: str, *, expired: bool = False) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 / localhost; expired=True puts notAfter in the past."""
+    """A self-signed certificate for 127.0.0.1 / localhost; expired=True puts notAfter in the past.
+
+    With the `cryptography` package when it is installed, else with the `openssl` command line.
+    """
+    try:
+        import cryptography  # noqa: F401
+    except ImportError:
+        return make_cert_openssl(directory, name, expired=expired)
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -187,6 +194,55 @@ def make_cert(directory: Path, name: str, *, expired: bool = False) -> tuple[Pat
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
     )
+    return cert_path, key_path
+
+
+_OPENSSL_CA_CONF = """\
+[ ca ]
+default_ca = slakit_test
+[ slakit_test ]
+database = {dir}/index.txt
+serial = {dir}/serial
+new_certs_dir = {dir}
+default_md = sha256
+policy = any_name
+copy_extensions = copy
+unique_subject = no
+x509_extensions = exts
+[ any_name ]
+commonName = supplied
+[ exts ]
+basicConstraints = critical,CA:TRUE
+subjectAltName = DNS:localhost,IP:127.0.0.1
+"""
+
+
+def make_cert_openssl(directory: Path, name: str, *, expired: bool = False) -> tuple[Path, Path]:
+    """`make_cert` with the openssl CLI: `openssl ca -selfsign` takes explicit start and end dates."""
+    import subprocess
+
+    work = directory / f"{name}-openssl"
+    work.mkdir()
+    (work / "index.txt").write_text("")
+    (work / "serial").write_text("01\n")
+    (work / "ca.cnf").write_text(_OPENSSL_CA_CONF.format(dir=work))
+    cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
+    now = dt.datetime.now(dt.UTC)
+    start, end = (
+        (now - dt.timedelta(days=30), now - dt.timedelta(days=1))
+        if expired
+        else (now - dt.timedelta(days=1), now + dt.timedelta(days=30))
+    )
+    run = lambda *args: subprocess.run(["openssl", *args], check=True, capture_output=True)  # noqa: E731
+    run(
+        "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", str(key_path), "-out", str(work / "req.csr"), "-subj", "/CN=localhost",
+    )  # fmt: skip
+    run(
+        "ca", "-batch", "-config", str(work / "ca.cnf"), "-selfsign", "-keyfile", str(key_path),
+        "-in", str(work / "req.csr"), "-out", str(cert_path), "-notext",
+        "-startdate", start.strftime("%Y%m%d%H%M%SZ"), "-enddate", end.strftime("%Y%m%d%H%M%SZ"),
+    )  # fmt: skip
     return cert_path, key_path
 
 

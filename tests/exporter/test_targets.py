@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -319,3 +320,23 @@ async def test_every_probe_uses_a_fresh_connection_and_a_fresh_resolution(
     assert len(connections) == RUNS  # the server offered keep-alive; each probe still connected anew
     assert len({peer[1] for peer in connections}) == RUNS
     assert lookups == ["localhost"] * RUNS
+
+
+async def test_tls_with_certificates_made_by_the_openssl_cli(tmp_path: Path) -> None:
+    """The fallback used when `cryptography` is not installed produces the same outcomes."""
+    from tests.exporter.targets import make_app, make_cert_openssl, server_ssl_context, start_app
+
+    good, good_key = make_cert_openssl(tmp_path, "good")
+    old, old_key = make_cert_openssl(tmp_path, "old", expired=True)
+    good_runner, good_port = await start_app(make_app(), server_ssl_context(good, good_key))
+    old_runner, old_port = await start_app(make_app(), server_ssl_context(old, old_key))
+    try:
+        ok, _ = await probe_twice({"url": f"https://localhost:{good_port}/ok", "tls": {"ca_file": str(good)}})
+        assert_counts(ok, None, "2xx")
+        expired, _ = await probe_twice(
+            {"url": f"https://127.0.0.1:{old_port}/ok", "tls": {"ca_file": str(old)}}
+        )
+        assert_counts(expired, "tls", None)
+    finally:
+        await good_runner.cleanup()
+        await old_runner.cleanup()
