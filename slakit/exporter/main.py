@@ -57,8 +57,13 @@ async def _serve(config_path: str, config, host: str, port: int) -> int:  # type
         log.error("cannot listen on %s:%d: %s", host, port, exc.strerror or exc)
         await runner.cleanup()
         return 1
+    try:
+        await exporter.start(config)
+    except BaseException:  # e.g. InputError for an unloadable client key: exit 2, cleanly
+        await exporter.stop()
+        await runner.cleanup()
+        raise
     log.info("listening on %s:%d", host, port)
-    await exporter.start(config)
     settle_gc()
 
     loop = asyncio.get_running_loop()

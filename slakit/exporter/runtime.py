@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import ssl
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 from prometheus_client.utils import floatToGoString
 
 from slakit import __version__
-from slakit.errors import InputError
+from slakit.errors import InputError, Problem
 from slakit.exporter import exposition
 from slakit.exporter.config import ExporterConfig, ProbeConfig, load_config
 from slakit.exporter.exposition import Family, ProbeSeries, SimpleHistogram
@@ -94,7 +95,8 @@ class Exporter:
         if config is None:
             assert self.config_path is not None
             config = load_config(self.config_path)
-        self.client = make_client()
+        if self.client is None:
+            self.client = make_client()
         self.running = schedule
         self.apply(config)
         self.reload_ok, self.reload_ts = 1, self.clock()
@@ -116,6 +118,7 @@ class Exporter:
         self._background.clear()
         if self.client is not None:
             await self.client.close()
+            self.client = None
 
     # -- configuration ----------------------------------------------------------------------------------
 
@@ -127,11 +130,16 @@ class Exporter:
         new_keys = {p.key: p for p in config.probes}
         # Build every new prober first: if one fails (say an unreadable client key), nothing has changed yet.
         fresh: dict[Key, Prober] = {}
-        for key, probe in new_keys.items():
+        for i, (key, probe) in enumerate(new_keys.items()):
             existing = self.series.get(key)
             prober = self.probers.get(key)
             if existing is None or probe != existing.config or prober is None or prober.stale():
-                fresh[key] = build_prober(probe, self.client)
+                try:
+                    fresh[key] = build_prober(probe, self.client)
+                except (ssl.SSLError, OSError, ValueError) as exc:
+                    source = str(self.config_path or "config")
+                    message = f"cannot set up the probe: {exc}"
+                    raise InputError(Problem(source, message, field=f"probes[{i}]")) from None
         for key in [k for k in self.series if k not in new_keys]:
             self._stop_task(key)
             del self.series[key]
@@ -171,7 +179,11 @@ class Exporter:
                 return False, f"{type(exc).__name__}: {exc}"
             try:
                 self.apply(config)
-            except Exception as exc:  # e.g. an unreadable client certificate
+            except InputError as exc:  # e.g. an unreadable client certificate: nothing was changed
+                self.reload_ok = 0
+                log.error("config reload failed, keeping the running config: %s", exc)
+                return False, str(exc)
+            except Exception as exc:
                 self.reload_ok = 0
                 log.exception("config reload failed while applying it; probes may be partly updated")
                 return False, f"{type(exc).__name__}: {exc}"

@@ -134,3 +134,22 @@ def test_binds_only_the_configured_address_and_refuses_a_busy_port(tmp_path: Pat
         proc.terminate()
         assert proc.wait(10) == 0
     assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")
+
+
+def test_unloadable_client_certificate_exits_2(tmp_path: Path) -> None:
+    cert = tmp_path / "client.pem"
+    cert.write_text("not a certificate\n")
+    path = tmp_path / "tls.yaml"
+    path.write_text(
+        BAD.replace("http://", "https://").replace(
+            "timeout: 5s", f"timeout: 2s\n    tls:\n      cert_file: {cert}"
+        )
+    )
+    result = slakit(
+        "exporter", "--config.file", str(path), "--web.listen-address", f"127.0.0.1:{free_port()}"
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        f"slakit exporter: error: {path}: probes[0]: cannot set up the probe: [SSL]"
+    )
+    assert len(result.stderr.splitlines()) == 1  # nothing else: no traceback, no leaked session

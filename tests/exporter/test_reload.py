@@ -215,3 +215,30 @@ async def test_reload_picks_up_a_rotated_ca_file(targets: Targets, tmp_path: Pat
         assert s.get("slakit_probes_total", service="a", probe="tls") == 2
     finally:
         await exporter.stop()
+
+
+async def test_reload_with_an_unloadable_client_certificate_changes_nothing(
+    targets: Targets, tmp_path: Path
+) -> None:
+    path = tmp_path / "exporter.yaml"
+    write(path, probe_yaml("keep", "a", targets.http + "/ok"))
+    exporter = Exporter(path)
+    await exporter.start(schedule=False)
+    try:
+        await exporter.probe_once(("a", "keep"))
+        running, prober = exporter.config, exporter.probers[("a", "keep")]
+        cert = tmp_path / "client.pem"
+        cert.write_text("garbage\n")
+        write(
+            path,
+            probe_yaml("keep", "a", targets.http + "/ok", timeout="1s"),
+            probe_yaml("mtls", "a", targets.https + "/ok", extra=f"    tls:\n      cert_file: {cert}\n"),
+        )
+        ok, message = await exporter.reload()
+        assert not ok
+        assert message.startswith(f"{path}: probes[1]: cannot set up the probe: [SSL]")
+        assert exporter.config is running and exporter.probers[("a", "keep")] is prober
+        assert list(exporter.series) == [("a", "keep")]
+        assert exporter.reload_ok == 0
+    finally:
+        await exporter.stop()
