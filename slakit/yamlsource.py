@@ -22,7 +22,7 @@ class YamlDocument:
         self.source = source
         try:
             self.root = yaml.compose(text, Loader=yaml.SafeLoader)
-            self.data: Any = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
+            self.data: Any = yaml.load(text, Loader=yaml.SafeLoader)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None
