@@ -78,9 +78,7 @@ def make_app() -> web.Application:
     async def echo(request: web.Request) -> web.Response:
         hit(request)
         body = await request.read()
-        return web.json_response(
-            {"method": request.method, "headers": dict(request.headers), "body": body.decode()}
-        )
+        return web.json_response({"method": request.method, "headers": dict(request.headers), "body": body.decode()})
 
     async def combo(request: web.Request) -> web.Response:
         hit(request)
@@ -112,9 +110,7 @@ def make_app() -> web.Application:
     return app
 
 
-async def start_app(
-    app: web.Application, ssl_context: ssl.SSLContext | None = None
-) -> tuple[web.AppRunner, int]:
+async def start_app(app: web.Application, ssl_context: ssl.SSLContext | None = None) -> tuple[web.AppRunner, int]:
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
     await runner.setup()
     port = free_port()
@@ -179,9 +175,7 @@ def make_cert(directory: Path, name: str, *, expired: bool = False) -> tuple[Pat
         .not_valid_before(not_before)
         .not_valid_after(not_after.replace(microsecond=0))
         .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -190,9 +184,7 @@ def make_cert(directory: Path, name: str, *, expired: bool = False) -> tuple[Pat
     cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return cert_path, key_path
 

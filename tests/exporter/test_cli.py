@@ -33,13 +33,10 @@ def slakit(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
 def test_exporter_with_a_bad_config_exits_2(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(BAD)
-    result = slakit(
-        "exporter", "--config.file", str(path), "--web.listen-address", f"127.0.0.1:{free_port()}"
-    )
+    result = slakit("exporter", "--config.file", str(path), "--web.listen-address", f"127.0.0.1:{free_port()}")
     assert result.returncode == 2
     assert result.stderr == (
-        f"slakit exporter: error: {path}:6: probes[0].timeout: "
-        "timeout (5s) must be shorter than interval (5s)\n"
+        f"slakit exporter: error: {path}:6: probes[0].timeout: timeout (5s) must be shorter than interval (5s)\n"
     )
 
 
@@ -141,15 +138,9 @@ def test_unloadable_client_certificate_exits_2(tmp_path: Path) -> None:
     cert.write_text("not a certificate\n")
     path = tmp_path / "tls.yaml"
     path.write_text(
-        BAD.replace("http://", "https://").replace(
-            "timeout: 5s", f"timeout: 2s\n    tls:\n      cert_file: {cert}"
-        )
+        BAD.replace("http://", "https://").replace("timeout: 5s", f"timeout: 2s\n    tls:\n      cert_file: {cert}")
     )
-    result = slakit(
-        "exporter", "--config.file", str(path), "--web.listen-address", f"127.0.0.1:{free_port()}"
-    )
+    result = slakit("exporter", "--config.file", str(path), "--web.listen-address", f"127.0.0.1:{free_port()}")
     assert result.returncode == 2
-    assert result.stderr.startswith(
-        f"slakit exporter: error: {path}: probes[0]: cannot set up the probe: [SSL]"
-    )
+    assert result.stderr.startswith(f"slakit exporter: error: {path}: probes[0]: cannot set up the probe: [SSL]")
     assert len(result.stderr.splitlines()) == 1  # nothing else: no traceback, no leaked session

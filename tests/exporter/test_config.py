@@ -60,9 +60,7 @@ def test_minimal_form_from_the_issue(tmp_path: Path) -> None:
 
 
 def test_full_form(tmp_path: Path) -> None:
-    text = MINIMAL.replace(
-        "probes:", "location: eu-1\nduration_buckets: [0.1, 1]\nprobes:"
-    ) + textwrap.indent(
+    text = MINIMAL.replace("probes:", "location: eu-1\nduration_buckets: [0.1, 1]\nprobes:") + textwrap.indent(
         textwrap.dedent("""\
             method: POST
             headers: {Authorization: Bearer secret}
@@ -173,10 +171,7 @@ def test_example_config_is_valid() -> None:
         ),
         (
             PROBE + "    minute_failure_ratio: 0.5\n",
-            [
-                "F:7: probes[0].minute_failure_ratio: "
-                "minute_failure_ratio is only used with minute_rule: failure_ratio"
-            ],
+            ["F:7: probes[0].minute_failure_ratio: minute_failure_ratio is only used with minute_rule: failure_ratio"],
         ),
         (
             PROBE + "    max_body_bytes: 1 megabyte\n",

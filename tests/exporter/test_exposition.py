@@ -162,9 +162,7 @@ async def test_location_label_on_every_probe_series_only(targets: Targets) -> No
 
 def test_openmetrics_negotiation() -> None:
     assert wants_openmetrics("application/openmetrics-text; version=1.0.0; charset=utf-8")
-    assert wants_openmetrics(
-        "application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5"
-    )
+    assert wants_openmetrics("application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5")
     assert not wants_openmetrics("text/plain;version=0.0.4;q=1,*/*;q=0.1")
     assert not wants_openmetrics("")
 
@@ -196,3 +194,14 @@ async def test_endpoints(targets: Targets) -> None:
     finally:
         await client.close()
         await exporter.stop()
+
+
+def test_gzip_negotiation() -> None:
+    from slakit.exporter.server import accepts_gzip
+
+    assert accepts_gzip("gzip")
+    assert accepts_gzip("deflate, gzip;q=1.0, *;q=0.5")
+    assert not accepts_gzip("gzip;q=0")
+    assert not accepts_gzip("gzip;q=bogus")
+    assert not accepts_gzip("identity")
+    assert not accepts_gzip("")

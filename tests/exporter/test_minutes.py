@@ -37,9 +37,7 @@ def test_starts_at_zero_stamped_at_the_start_of_the_current_minute() -> None:
 def test_outage_aligned_to_minutes() -> None:
     acc = MinuteAccounting(T0)
     results = (
-        every(T0 + 1, T0 + 60, 15, True)
-        + every(T0 + 61, T0 + 180, 15, False)
-        + every(T0 + 181, T0 + 240, 15, True)
+        every(T0 + 1, T0 + 60, 15, True) + every(T0 + 61, T0 + 180, 15, False) + every(T0 + 181, T0 + 240, 15, True)
     )
     outcomes = run(acc, results) + acc.close(T0 + 240)
     assert outcomes == [(T0, "up"), (T0 + 60, "down"), (T0 + 120, "down"), (T0 + 180, "up")]
@@ -50,9 +48,7 @@ def test_outage_not_aligned_to_minutes_counts_only_minutes_without_success() -> 
     # down from 0:40 to 2:20: minute 0 and minute 2 still had successes, minute 1 had none
     acc = MinuteAccounting(T0)
     results = (
-        every(T0 + 5, T0 + 40, 10, True)
-        + every(T0 + 45, T0 + 140, 10, False)
-        + every(T0 + 145, T0 + 180, 10, True)
+        every(T0 + 5, T0 + 40, 10, True) + every(T0 + 45, T0 + 140, 10, False) + every(T0 + 145, T0 + 180, 10, True)
     )
     outcomes = run(acc, results) + acc.close(T0 + 180)
     assert outcomes == [(T0, "up"), (T0 + 60, "down"), (T0 + 120, "up")]
@@ -61,9 +57,7 @@ def test_outage_not_aligned_to_minutes_counts_only_minutes_without_success() -> 
 def test_outage_not_aligned_with_any_failed_rule_counts_every_touched_minute() -> None:
     acc = MinuteAccounting(T0, "any_failed")
     results = (
-        every(T0 + 5, T0 + 40, 10, True)
-        + every(T0 + 45, T0 + 140, 10, False)
-        + every(T0 + 145, T0 + 240, 10, True)
+        every(T0 + 5, T0 + 40, 10, True) + every(T0 + 45, T0 + 140, 10, False) + every(T0 + 145, T0 + 240, 10, True)
     )
     outcomes = run(acc, results) + acc.close(T0 + 240)
     assert outcomes == [(T0, "down"), (T0 + 60, "down"), (T0 + 120, "down"), (T0 + 180, "up")]

@@ -72,9 +72,7 @@ class Proxy:
         return out
 
 
-async def wait_http(
-    session: aiohttp.ClientSession, url: str, proc: subprocess.Popen, timeout: float = 30
-) -> None:
+async def wait_http(session: aiohttp.ClientSession, url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
     for _ in range(int(timeout * 10)):
         assert proc.poll() is None, f"process exited with {proc.returncode}"
         try:
@@ -203,9 +201,7 @@ async def test_prometheus_counts_the_minutes_despite_a_missed_scrape(
             assert len(failed) == 1 and m1 <= failed[0] < m1 + 10, job
             assert {status for _, status in proxy.scrapes} == {200, 503}
             assert proxy.content_types == {CONTENT_TYPES[job]}
-            assert (await query(session, prom_url, f'min_over_time(up{{job="{job}"}}[3m])', b2 + 5)) == {
-                "": 0.0
-            }
+            assert (await query(session, prom_url, f'min_over_time(up{{job="{job}"}}[3m])', b2 + 5)) == {"": 0.0}
 
             assert await query(session, prom_url, selector, b2) == {"up": 1.0, "down": 1.0}
             assert await query(session, prom_url, selector, m1) == {"up": 1.0, "down": 0.0}

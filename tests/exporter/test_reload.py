@@ -21,9 +21,7 @@ from tests.exporter.targets import free_port
 REPO = Path(__file__).resolve().parents[2]
 
 
-def probe_yaml(
-    name: str, service: str, url: str, interval: str = "10s", timeout: str = "2s", extra: str = ""
-) -> str:
+def probe_yaml(name: str, service: str, url: str, interval: str = "10s", timeout: str = "2s", extra: str = "") -> str:
     return (
         f"  - name: {name}\n    service: {service}\n    url: {url}\n"
         f"    interval: {interval}\n    timeout: {timeout}\n{extra}"
@@ -34,9 +32,7 @@ def write(path: Path, *probes: str, top: str = "") -> None:
     path.write_text(top + "probes:\n" + "".join(probes))
 
 
-async def test_reload_keeps_changed_and_unchanged_drops_deleted_and_adds_new(
-    targets: Targets, tmp_path: Path
-) -> None:
+async def test_reload_keeps_changed_and_unchanged_drops_deleted_and_adds_new(targets: Targets, tmp_path: Path) -> None:
     path = tmp_path / "exporter.yaml"
     ok, bad = targets.http + "/ok", targets.http + "/status/500"
     write(path, probe_yaml("keep", "a", ok), probe_yaml("change", "a", bad), probe_yaml("drop", "b", ok))
@@ -86,10 +82,7 @@ async def test_bad_reload_keeps_the_running_config(targets: Targets, tmp_path: P
         write(path, probe_yaml("keep", "a", targets.http + "/ok", interval="1s", timeout="5s"))
         resp = await client.post("/-/reload")
         assert resp.status == 400
-        assert (
-            await resp.text()
-            == f"{path}:6: probes[0].timeout: timeout (5s) must be shorter than interval (1s)\n"
-        )
+        assert await resp.text() == f"{path}:6: probes[0].timeout: timeout (5s) must be shorter than interval (1s)\n"
         assert exporter.config is running
         s = Samples(exporter.render().decode())
         assert s.get("slakit_exporter_config_last_reload_successful") == 0
@@ -152,9 +145,7 @@ async def test_sighup_and_http_reload_on_a_real_process(
     proc = ExporterProcess(path, free_port())
     try:
         await proc.wait_ready(session)
-        before = await proc.wait_for(
-            session, lambda s: s.get("slakit_probes_total", service="a", probe="keep") >= 2
-        )
+        before = await proc.wait_for(session, lambda s: s.get("slakit_probes_total", service="a", probe="keep") >= 2)
         kept = before.get("slakit_probes_total", service="a", probe="keep")
 
         write(path, probe_yaml("keep", "a", ok, "1s", "500ms"), probe_yaml("new", "b", ok, "1s", "500ms"))
@@ -162,16 +153,12 @@ async def test_sighup_and_http_reload_on_a_real_process(
         s = await proc.wait_for(session, lambda s: s.has("slakit_probes_total", service="b", probe="new"))
         assert not s.has("slakit_probes_total", service="a", probe="drop")
         assert s.get("slakit_probes_total", service="a", probe="keep") >= kept
-        s = await proc.wait_for(
-            session, lambda s: s.get("slakit_probes_total", service="b", probe="new") >= 1
-        )
+        s = await proc.wait_for(session, lambda s: s.get("slakit_probes_total", service="b", probe="new") >= 1)
         assert s.get("slakit_exporter_config_last_reload_successful") == 1
 
         path.write_text("probes:\n  - name: broken\n")
         os.kill(proc.proc.pid, signal.SIGHUP)
-        s = await proc.wait_for(
-            session, lambda s: s.get("slakit_exporter_config_last_reload_successful") == 0
-        )
+        s = await proc.wait_for(session, lambda s: s.get("slakit_exporter_config_last_reload_successful") == 0)
         still = s.get("slakit_probes_total", service="b", probe="new")
         await proc.wait_for(session, lambda s: s.get("slakit_probes_total", service="b", probe="new") > still)
 
@@ -217,9 +204,7 @@ async def test_reload_picks_up_a_rotated_ca_file(targets: Targets, tmp_path: Pat
         await exporter.stop()
 
 
-async def test_reload_with_an_unloadable_client_certificate_changes_nothing(
-    targets: Targets, tmp_path: Path
-) -> None:
+async def test_reload_with_an_unloadable_client_certificate_changes_nothing(targets: Targets, tmp_path: Path) -> None:
     path = tmp_path / "exporter.yaml"
     write(path, probe_yaml("keep", "a", targets.http + "/ok"))
     exporter = Exporter(path)

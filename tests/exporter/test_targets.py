@@ -333,9 +333,7 @@ async def test_tls_with_certificates_made_by_the_openssl_cli(tmp_path: Path) -> 
     try:
         ok, _ = await probe_twice({"url": f"https://localhost:{good_port}/ok", "tls": {"ca_file": str(good)}})
         assert_counts(ok, None, "2xx")
-        expired, _ = await probe_twice(
-            {"url": f"https://127.0.0.1:{old_port}/ok", "tls": {"ca_file": str(old)}}
-        )
+        expired, _ = await probe_twice({"url": f"https://127.0.0.1:{old_port}/ok", "tls": {"ca_file": str(old)}})
         assert_counts(expired, "tls", None)
     finally:
         await good_runner.cleanup()
