@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -20,6 +21,17 @@ def _first_line(cmd: list[str]) -> str:
         return "unavailable"
     text = (out.stdout or out.stderr).strip()
     return text.splitlines()[0] if text else "unavailable"
+
+
+def exporter_source() -> dict:
+    """Which exporter code was measured: HEAD, and a hash of slakit/exporter/ as it is on disk (the tree
+    may hold uncommitted work of the exporter's owner)."""
+    root = RESULTS.parent.parent
+    digest = hashlib.sha256()
+    for path in sorted((root / "slakit" / "exporter").rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    dirty = _first_line(["git", "-C", str(root), "status", "--porcelain", "--", "slakit/exporter"])
+    return {"sha256_12": digest.hexdigest()[:12], "uncommitted_changes": dirty not in ("", "unavailable")}
 
 
 def machine() -> dict:
@@ -64,6 +76,12 @@ def save(name: str, data: dict) -> Path:
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     path = RESULTS / f"{name}-{stamp}.json"
-    data = {"benchmark": name, "utc": stamp, "machine": machine(), **data}
+    data = {
+        "benchmark": name,
+        "utc": stamp,
+        "machine": machine(),
+        "exporter_source": exporter_source(),
+        **data,
+    }
     path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
     return path
