@@ -4,7 +4,7 @@ PIP ?= $(PYTHON) -m pip
 APT_PACKAGES := prometheus prometheus-alertmanager
 PYTEST_WORKERS ?= 4
 
-.PHONY: help deps system-deps python-deps run test lint unit generate check-generated bench clean
+.PHONY: help deps system-deps python-deps run test lint unit generate generate-into check-generated bench clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -32,13 +32,21 @@ unit:  ## the pytest suite only
 
 test: deps lint check-generated unit  ## the whole suite: lint, generated-file drift, pytest
 
-generate:  ## rewrite the checked-in generated files (rules/ and their promtool tests)
-	$(PYTHON) -m slakit rules generate rules/specs/*.yaml -o rules/generated
+GENERATED := rules/generated docs/schemas
+
+generate:  ## rewrite every checked-in generated file: rules/generated (rules + promtool tests), docs/schemas
+	$(MAKE) --no-print-directory generate-into OUT=.
+
+generate-into:
+	rm -rf $(OUT)/rules/generated && mkdir -p $(OUT)/docs/schemas
+	$(PYTHON) -m slakit rules generate rules/specs/*.yaml -o $(OUT)/rules/generated >/dev/null
+	$(PYTHON) -m slakit check --print-schema spec > $(OUT)/docs/schemas/slo-spec.schema.json
+	$(PYTHON) -m slakit check --print-schema exporter-config > $(OUT)/docs/schemas/exporter-config.schema.json
 
 check-generated: python-deps  ## fail when checked-in generated files differ from what the code generates
 	@tmp=$$(mktemp -d); \
-	$(PYTHON) -m slakit rules generate rules/specs/*.yaml -o $$tmp/rules >/dev/null && \
-	diff -ru rules/generated $$tmp/rules || { echo "rules/generated drifted: run 'make generate'"; rm -rf $$tmp; exit 1; }; \
+	$(MAKE) --no-print-directory generate-into OUT=$$tmp && \
+	for d in $(GENERATED); do diff -ru $$d $$tmp/$$d || { echo "$$d drifted: run 'make generate'"; rm -rf $$tmp; exit 1; }; done; \
 	rm -rf $$tmp
 
 bench: python-deps  ## benchmarks; results go to docs/benchmarks.md by hand

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from slakit.errors import InputError
 
@@ -17,10 +18,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--exporter-config", action="append", default=[], metavar="FILE", help="exporter config to validate"
     )
+    parser.add_argument(
+        "--print-schema",
+        choices=("spec", "exporter-config"),
+        help="print the JSON Schema of a file format and exit (published in docs/schemas/)",
+    )
     parser.set_defaults(func=run)
 
 
+def print_schema(kind: str) -> int:
+    if kind == "spec":
+        from slakit.spec import json_schema
+    else:
+        from slakit.exporter.config import json_schema
+    print(json.dumps(json_schema(), indent=2, sort_keys=True))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.print_schema:
+        return print_schema(args.print_schema)
     if not args.specs and not args.exporter_config:
         raise InputError("nothing to check: give SPEC files and/or --exporter-config FILE")
     errors: list[InputError] = []

@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -36,10 +37,26 @@ def _minutes(value: Any) -> int:
     return int(seconds // 60)
 
 
-Minutes = Annotated[int, BeforeValidator(_minutes), PlainSerializer(lambda m: format_duration(m * 60))]
-Percent = Annotated[Fraction, BeforeValidator(parse_percent), PlainSerializer(format_percent, return_type=str)]
+# The JSON Schema describes what users write ("1h", "99.5%", "> 99%"), not the parsed values.
+DURATION_SCHEMA = {"type": "string", "pattern": r"^([0-9]+(ms|s|m|h|d|w|y))+$", "examples": ["5m", "1h", "30d"]}
+PERCENT_SCHEMA = {"type": ["string", "number"], "pattern": r"^[0-9]+(\.[0-9]+)?\s*%?$", "examples": ["99.5%"]}
+COMPARISON_SCHEMA = {"type": "string", "pattern": r"^\s*(>=|<=|>|<)\s*[0-9]+(\.[0-9]+)?\s*%\s*$", "examples": ["> 99%"]}
+Minutes = Annotated[
+    int,
+    BeforeValidator(_minutes),
+    PlainSerializer(lambda m: format_duration(m * 60)),
+    WithJsonSchema(DURATION_SCHEMA),
+]
+Percent = Annotated[
+    Fraction,
+    BeforeValidator(parse_percent),
+    PlainSerializer(format_percent, return_type=str),
+    WithJsonSchema(PERCENT_SCHEMA),
+]
 ComparisonText = Annotated[
-    Comparison, BeforeValidator(lambda v: v if isinstance(v, Comparison) else Comparison.parse(v))
+    Comparison,
+    BeforeValidator(lambda v: v if isinstance(v, Comparison) else Comparison.parse(v)),
+    WithJsonSchema(COMPARISON_SCHEMA),
 ]
 
 
