@@ -71,9 +71,7 @@ def parse_size(value: Any) -> int:
     elif isinstance(value, str) and (m := _SIZE_RE.match(value.strip())):
         size = int(m.group(1)) * _SIZE_UNITS[m.group(2)]
     else:
-        raise ValueError(
-            f"invalid size {value!r}: use bytes or a unit (KiB, MiB, GiB, kB, MB, GB), e.g. 1MiB"
-        )
+        raise ValueError(f"invalid size {value!r}: use bytes or a unit (KiB, MiB, GiB, kB, MB, GB), e.g. 1MiB")
     if size <= 0:
         raise ValueError("size must be greater than zero")
     return size
@@ -172,9 +170,7 @@ class ProbeConfig(BaseModel):
         json_schema_extra={"type": "array", "items": {"type": ["integer", "string"]}},
     )
     body_must_match: list[str] = Field(default_factory=list, description="regexes the body must all match")
-    body_must_not_match: list[str] = Field(
-        default_factory=list, description="regexes the body must not match"
-    )
+    body_must_not_match: list[str] = Field(default_factory=list, description="regexes the body must not match")
     follow_redirects: bool = Field(True, description="follow 3xx responses with a Location header")
     max_redirects: int = Field(10, ge=0, le=100, description="more redirects than this fail with `redirects`")
     max_body_bytes: Size = Field(1024 * 1024, description="bytes read at most; more fail with `too_large`")

@@ -47,14 +47,10 @@ MINUTES = Family(
     "Closed UTC minutes in which at least one probe completed, by outcome. Sample timestamp = end of the "
     "last closed minute.",
 )
-SUCCESS = Family(
-    "slakit_probe_success", "gauge", "Whether the last completed probe succeeded (1) or not (0)."
-)
+SUCCESS = Family("slakit_probe_success", "gauge", "Whether the last completed probe succeeded (1) or not (0).")
 PROBES = Family("slakit_probes_total", "counter", "Completed probes.")
 FAILURES = Family("slakit_probe_failures_total", "counter", "Failed probes by reason.")
-DURATION = Family(
-    "slakit_probe_duration_seconds", "histogram", "Duration of completed probes (DNS to last byte)."
-)
+DURATION = Family("slakit_probe_duration_seconds", "histogram", "Duration of completed probes (DNS to last byte).")
 RESPONSES = Family(
     "slakit_probe_http_responses_total",
     "counter",
@@ -81,9 +77,7 @@ def fmt(value: float) -> str:
 class ProbeSeries:
     """The state of one probe's series (its counters survive reloads) and their rendered lines."""
 
-    def __init__(
-        self, config: ProbeConfig, location: str | None, buckets: Iterable[float], now: float
-    ) -> None:
+    def __init__(self, config: ProbeConfig, location: str | None, buckets: Iterable[float], now: float) -> None:
         self.config = config
         self.location = location
         self.minutes = MinuteAccounting(now, config.minute_rule, config.minute_failure_ratio)
@@ -164,9 +158,7 @@ class ProbeSeries:
     def render(self) -> None:
         lb = self.labels
         self._render_minutes()
-        self.blocks[1] = (
-            b"" if self.success is None else f"slakit_probe_success{{{lb}}} {self.success}\n".encode()
-        )
+        self.blocks[1] = b"" if self.success is None else f"slakit_probe_success{{{lb}}} {self.success}\n".encode()
         self.blocks[2] = f"slakit_probes_total{{{lb}}} {self.probes}\n".encode()
         self.blocks[3] = "".join(
             f'slakit_probe_failures_total{{{lb},reason="{r}"}} {n}\n' for r, n in self.failures.items()
@@ -181,13 +173,10 @@ class ProbeSeries:
         lines.append(f"{name}_sum{{{lb}}} {floatToGoString(self.duration_sum)}\n")
         self.blocks[4] = "".join(lines).encode()
         self.blocks[5] = "".join(
-            f'slakit_probe_http_responses_total{{{lb},code_class="{c}"}} {n}\n'
-            for c, n in self.responses.items()
+            f'slakit_probe_http_responses_total{{{lb},code_class="{c}"}} {n}\n' for c, n in self.responses.items()
         ).encode()
         expiry = self.tls_expiry
-        self.blocks[6] = (
-            b"" if expiry is None else f"{TLS_EXPIRY.name}{{{lb}}} {floatToGoString(expiry)}\n".encode()
-        )
+        self.blocks[6] = b"" if expiry is None else f"{TLS_EXPIRY.name}{{{lb}}} {floatToGoString(expiry)}\n".encode()
 
 
 class SimpleHistogram:
@@ -211,8 +200,7 @@ class SimpleHistogram:
     def render(self) -> str:
         name = self.family.name
         lines = [
-            f'{name}_bucket{{le="{floatToGoString(b)}"}} {c}\n'
-            for b, c in zip(self.buckets, self.counts, strict=True)
+            f'{name}_bucket{{le="{floatToGoString(b)}"}} {c}\n' for b, c in zip(self.buckets, self.counts, strict=True)
         ]
         lines.append(f'{name}_bucket{{le="+Inf"}} {self.count}\n')
         lines.append(f"{name}_count {self.count}\n{name}_sum {floatToGoString(self.sum)}\n")

@@ -38,6 +38,7 @@ def settle_gc() -> None:
     A full collection over thousands of long-lived objects stalled the event loop for ~200 ms at 2000 probes;
     after gc.freeze() the collector only walks what was allocated since (requests, responses).
     """
+    gc.unfreeze()  # what an earlier freeze kept and is garbage now (old probers after a reload) is collected
     gc.collect()
     gc.freeze()
 

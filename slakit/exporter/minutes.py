@@ -33,9 +33,7 @@ class MinuteAccounting:
     counters, so that (stamp_ms, up, down) is always one consistent sample.
     """
 
-    def __init__(
-        self, now: float, rule: MinuteRule = "all_failed", failure_ratio: float | None = None
-    ) -> None:
+    def __init__(self, now: float, rule: MinuteRule = "all_failed", failure_ratio: float | None = None) -> None:
         self.up = 0
         self.down = 0
         self._closed_until = minute_start(now)  # seconds; every minute before this is closed

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import gzip
 
 from aiohttp import web
@@ -59,8 +58,9 @@ async def ready(request: web.Request) -> web.Response:
 async def reload(request: web.Request) -> web.Response:
     ok, message = await request.app[EXPORTER_KEY].reload()
     if ok:
-        gc.collect()
-        gc.freeze()  # as after start: keep full collections short (see main.settle_gc)
+        from slakit.exporter.main import settle_gc
+
+        settle_gc()  # as after start: keep full collections short
     return web.Response(status=200 if ok else 400, text=message + "\n")
 
 

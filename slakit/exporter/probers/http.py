@@ -170,9 +170,7 @@ class HTTPProber:
                     try:
                         target = url.join(URL(location))
                     except ValueError:
-                        return ProbeResult.failed(
-                            "protocol", f"invalid Location header {location!r}", status=status
-                        )
+                        return ProbeResult.failed("protocol", f"invalid Location header {location!r}", status=status)
                     if target.scheme not in ("http", "https") or not target.host:
                         return ProbeResult.failed(
                             "redirects", f"redirect to unsupported URL {location!r}", status=status
@@ -193,9 +191,7 @@ class HTTPProber:
                     continue
                 return await self._judge(resp, status, tls_expiry)
 
-    async def _judge(
-        self, resp: aiohttp.ClientResponse, status: int, tls_expiry: float | None
-    ) -> ProbeResult:
+    async def _judge(self, resp: aiohttp.ClientResponse, status: int, tls_expiry: float | None) -> ProbeResult:
         extra = {"status": status, "tls_expiry": tls_expiry}
         if not self.status_ok(status):
             return ProbeResult.failed("http_status", f"status {status} is not accepted", **extra)
@@ -215,9 +211,7 @@ class HTTPProber:
             text = data.decode("utf-8", errors="replace")
             for pattern in self.must_match:
                 if not pattern.search(text):
-                    return ProbeResult.failed(
-                        "body_mismatch", f"body does not match {pattern.pattern!r}", **extra
-                    )
+                    return ProbeResult.failed("body_mismatch", f"body does not match {pattern.pattern!r}", **extra)
             for pattern in self.must_not_match:
                 if pattern.search(text):
                     return ProbeResult.failed("body_mismatch", f"body matches {pattern.pattern!r}", **extra)
@@ -280,9 +274,7 @@ class _Exchange:
         except aiohttp.ClientConnectorError as exc:
             raise _Failure("connect", f"cannot connect to {redact_url(url)}: {_describe(exc)}") from None
         except (aiohttp.ClientResponseError, aiohttp.ClientConnectionError, OSError) as exc:
-            raise _Failure(
-                "protocol", f"bad HTTP exchange with {redact_url(url)}: {_describe(exc)}"
-            ) from None
+            raise _Failure("protocol", f"bad HTTP exchange with {redact_url(url)}: {_describe(exc)}") from None
         return self.resp
 
     async def __aexit__(self, *exc: object) -> None:
@@ -306,7 +298,5 @@ def _is_ip(host: str) -> bool:
 def _families(preference: str | None, fallback: bool) -> tuple[int, ...]:
     if preference is None:
         return (socket.AF_UNSPEC,)
-    first, other = (
-        (socket.AF_INET, socket.AF_INET6) if preference == "ip4" else (socket.AF_INET6, socket.AF_INET)
-    )
+    first, other = (socket.AF_INET, socket.AF_INET6) if preference == "ip4" else (socket.AF_INET6, socket.AF_INET)
     return (first, other) if fallback else (first,)
