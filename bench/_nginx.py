@@ -129,9 +129,7 @@ def count_between(requests: list[tuple[float, str, int, int, str]], start: float
     return sum(1 for t, *_ in requests if start <= t < end)
 
 
-def window_stats(
-    requests: list[tuple[float, str, int, int, str]], start: float, end: float, agent: str = ""
-) -> dict:
+def window_stats(requests: list[tuple[float, str, int, int, str]], start: float, end: float, agent: str = "") -> dict:
     """Requests in [start, end): how many, how many not 200, how many reused a connection (should be 0).
 
     `agent` "slakit" counts requests whose User-Agent starts with "slakit", any other value the others
@@ -149,9 +147,7 @@ def window_stats(
     }
 
 
-def gap_stats(
-    requests: list[tuple[float, str, int, int, str]], start: float, end: float, interval: float
-) -> dict:
+def gap_stats(requests: list[tuple[float, str, int, int, str]], start: float, end: float, interval: float) -> dict:
     """Per-target inter-arrival gaps within [start, end) compared with the configured interval.
 
     A probe that starts late shows as a gap longer than the interval (and the next one shorter), so the

@@ -40,9 +40,7 @@ async def scrape(session: aiohttp.ClientSession, url: str, timeout: float = 10.0
     result = Scrape()
     t0 = time.perf_counter()
     try:
-        async with session.get(
-            url, headers=PROMETHEUS_HEADERS, timeout=aiohttp.ClientTimeout(total=timeout)
-        ) as resp:
+        async with session.get(url, headers=PROMETHEUS_HEADERS, timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
             raw = await resp.read()
             result.latency = time.perf_counter() - t0
             result.status = resp.status

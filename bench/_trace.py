@@ -40,9 +40,7 @@ def _on_gc(phase: str, info: dict) -> None:
         return
     took = time.perf_counter() - _gc_start[0]
     if took >= GC_MIN_S:
-        gc_runs.append(
-            {"t": time.time(), "gen": info["generation"], "ms": 1000 * took, "collected": info["collected"]}
-        )
+        gc_runs.append({"t": time.time(), "gen": info["generation"], "ms": 1000 * took, "collected": info["collected"]})
 
 
 _original_run = asyncio.events.Handle._run
@@ -54,9 +52,7 @@ def _timed_run(self) -> None:
     took = time.perf_counter() - t0
     if took >= CALLBACK_MIN_S:
         cpu = time.thread_time() - c0  # much less than `took`: the thread waited (GIL, CPU contention)
-        slow_callbacks.append(
-            {"t": time.time(), "ms": 1000 * took, "cpu_ms": 1000 * cpu, "callback": _describe(self)}
-        )
+        slow_callbacks.append({"t": time.time(), "ms": 1000 * took, "cpu_ms": 1000 * cpu, "callback": _describe(self)})
 
 
 def _describe(handle) -> str:

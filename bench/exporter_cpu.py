@@ -228,9 +228,7 @@ def run(args) -> dict:
             (f"{name}: other load in window (cores)", side["background_cores_in_window"]),
         ]
         if name == "blackbox":
-            rows.append(
-                ("blackbox: driver ok/failed/errors", "{ok}/{failed}/{errors}".format(**side["driver"]))
-            )
+            rows.append(("blackbox: driver ok/failed/errors", "{ok}/{failed}/{errors}".format(**side["driver"])))
         else:
             rows += [
                 ("slakit: /metrics scrapes in window", side["scrapes_in_window"]),
@@ -246,9 +244,7 @@ def run(args) -> dict:
         ratio = sk["cpu_s_per_1000_probes"] / bb["cpu_s_per_1000_probes"]
         data["ratio_slakit_over_blackbox"] = ratio
         data["goal_met"] = ratio <= GOAL_RATIO
-        rows.append(
-            ("ratio slakit/blackbox", ratio, f"<= {GOAL_RATIO}", "yes" if ratio <= GOAL_RATIO else "NO")
-        )
+        rows.append(("ratio slakit/blackbox", ratio, f"<= {GOAL_RATIO}", "yes" if ratio <= GOAL_RATIO else "NO"))
     print(
         table(
             f"exporter_cpu: {args.targets} targets, interval {args.interval:g}s, window {args.window:g}s, "

@@ -170,6 +170,9 @@ def _trace_summary(path: Path, ws: float, we: float, slow_scrapes: list[float]) 
     return {
         "gc_by_generation": by_gen,
         "slow_callbacks_ge_10ms": len(slow),
+        "callbacks_over_50ms_wall": sum(1 for c in slow if c["ms"] > GOAL_LAG_MS),
+        "callbacks_over_50ms_cpu": sum(1 for c in slow if c.get("cpu_ms", c["ms"]) > GOAL_LAG_MS),
+        "gc_over_50ms": sum(1 for g in gc_in if g["ms"] > GOAL_LAG_MS),
         "slowest_callbacks": slow[:15],
         "around_slow_scrapes": near,
         "gc_count_objects_frozen_at_exit": data.get("gc_count_objects_frozen"),
@@ -390,7 +393,11 @@ def run(args) -> dict:
     if "trace" in data:
         tr = data["trace"]
         print("trace (in window): GC by generation:", json.dumps(tr["gc_by_generation"]))
-        print(f"  loop callbacks >= 10 ms: {tr['slow_callbacks_ge_10ms']}; slowest:")
+        print(
+            f"  loop callbacks >= 10 ms: {tr['slow_callbacks_ge_10ms']}; > 50 ms: "
+            f"{tr['callbacks_over_50ms_wall']} wall, {tr['callbacks_over_50ms_cpu']} CPU "
+            f"(the exporter's own blocking); GC runs > 50 ms: {tr['gc_over_50ms']}; slowest:"
+        )
         for c in tr["slowest_callbacks"][:8]:
             print(f"    {c['ms']:7.1f} ms ({c['cpu_ms']:5.1f} CPU)  {c['callback'][:140]}")
     if "py_spy" in data:
