@@ -179,17 +179,46 @@ async def test_request_method_headers_and_body_are_sent(targets: Targets) -> Non
     assert (result.success, result.reason, result.status) == (True, None, 200)
 
 
-async def test_ip_protocol_preference(targets: Targets) -> None:
-    port = targets.http.rsplit(":", 1)[1]
-    url = f"http://localhost:{port}/ok"
-    ok, _ = await probe_twice({"url": url, "ip_protocol": "ip4", "ip_protocol_fallback": False})
-    assert ok.get("slakit_probe_success", **P) == 1
-    # the test servers listen on 127.0.0.1 only: IPv6 alone cannot reach them
-    v6, _ = await probe_twice({"url": url, "ip_protocol": "ip6", "ip_protocol_fallback": False})
-    failures = {dict(k)["reason"]: v for k, v in v6.series("slakit_probe_failures_total").items() if v}
-    assert list(failures) in (["dns"], ["connect"])
-    fallback, _ = await probe_twice({"url": url, "ip_protocol": "ip6", "ip_protocol_fallback": True})
-    assert fallback.get("slakit_probe_success", **P) in (0, 1)
+async def test_ip_protocol_preference(targets: Targets, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resolver where `v4only.test` has only an IPv4 address and `dual.test` has both."""
+    import asyncio
+    import socket
+
+    asked: list[tuple[str, int]] = []
+    loop = asyncio.get_running_loop()
+    port = int(targets.http.rsplit(":", 1)[1])
+
+    async def resolver(host, port_, *, family=0, type=0, **kw):  # type: ignore[no-untyped-def]
+        asked.append((host, family))
+        v4 = (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))
+        v6 = (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", port, 0, 0))
+        answers = {"v4only.test": [v4], "dual.test": [v6, v4]}[host]
+        found = [a for a in answers if family in (socket.AF_UNSPEC, a[0])]
+        if not found:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return found
+
+    monkeypatch.setattr(loop, "getaddrinfo", resolver)
+
+    def reasons(samples: Samples) -> dict[str, float]:
+        return {dict(k)["reason"]: v for k, v in samples.series("slakit_probe_failures_total").items() if v}
+
+    url = f"http://v4only.test:{port}/ok"
+    only6, _ = await probe_twice({"url": url, "ip_protocol": "ip6", "ip_protocol_fallback": False})
+    assert reasons(only6) == {"dns": RUNS}
+    assert asked == [("v4only.test", socket.AF_INET6)] * RUNS
+    asked.clear()
+    fallback, _ = await probe_twice({"url": url, "ip_protocol": "ip6"})
+    assert fallback.get("slakit_probe_success", **P) == 1
+    assert asked == [("v4only.test", socket.AF_INET6), ("v4only.test", socket.AF_INET)] * RUNS
+    asked.clear()
+    # dual stack: ip4 preference connects to 127.0.0.1 (the server), no preference takes the first (::1)
+    prefer4, _ = await probe_twice({"url": f"http://dual.test:{port}/ok", "ip_protocol": "ip4"})
+    assert prefer4.get("slakit_probe_success", **P) == 1
+    assert asked == [("dual.test", socket.AF_INET)] * RUNS
+    system, _ = await probe_twice({"url": f"http://dual.test:{port}/ok"})
+    assert reasons(system) == {"connect": RUNS}  # nothing listens on [::1]:port
+    assert targets.hits["/ok"] == 2 * RUNS
 
 
 async def test_secrets_never_reach_logs_or_labels(targets: Targets, caplog: pytest.LogCaptureFixture) -> None:

@@ -247,7 +247,7 @@ class _Exchange:
         url, prober = self.url, self.prober
         target = URL.build(
             scheme=url.scheme,
-            host=self.address,
+            host=f"[{self.address}]" if ":" in self.address else self.address,
             port=url.port,
             path=url.raw_path,
             query_string=url.raw_query_string,
