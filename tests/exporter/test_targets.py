@@ -367,3 +367,47 @@ async def test_tls_with_certificates_made_by_the_openssl_cli(tmp_path: Path) -> 
     finally:
         await good_runner.cleanup()
         await old_runner.cleanup()
+
+
+async def test_client_certificate_and_server_name(targets: Targets, tmp_path: Path) -> None:
+    import ssl
+
+    from tests.exporter.targets import make_app, make_cert, start_app
+
+    server_cert, server_key = make_cert(tmp_path, "server")
+    client_cert, client_key = make_cert(tmp_path, "client")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(server_cert), str(server_key))
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(cafile=str(client_cert))
+    runner, port = await start_app(make_app(), ctx)
+    base = f"https://127.0.0.1:{port}/ok"
+    try:
+        tls = {"ca_file": str(server_cert), "cert_file": str(client_cert), "key_file": str(client_key)}
+        ok, _ = await probe_twice({"url": base, "tls": tls})
+        assert_counts(ok, None, "2xx")
+        named, _ = await probe_twice({"url": base, "tls": {**tls, "server_name": "localhost"}})
+        assert_counts(named, None, "2xx")
+        wrong_name, _ = await probe_twice({"url": base, "tls": {**tls, "server_name": "erp.example.com"}})
+        assert_counts(wrong_name, "tls", None)
+        # TLS 1.3: the server checks the client certificate after the client finished its handshake, and this
+        # server then just closes the connection: no HTTP response → `protocol` (nginx answers 400 instead)
+        no_client_cert, _ = await probe_twice({"url": base, "tls": {"ca_file": str(server_cert)}})
+        assert_counts(no_client_cert, "protocol", None)
+        # TLS 1.2: the missing certificate fails the handshake itself → `tls`
+        ctx12 = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx12.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx12.load_cert_chain(str(server_cert), str(server_key))
+        ctx12.verify_mode = ssl.CERT_REQUIRED
+        ctx12.load_verify_locations(cafile=str(client_cert))
+        runner12, port12 = await start_app(make_app(), ctx12)
+        try:
+            url12 = f"https://127.0.0.1:{port12}/ok"
+            refused12, _ = await probe_twice({"url": url12, "tls": {"ca_file": str(server_cert)}})
+            assert_counts(refused12, "tls", None)
+            accepted12, _ = await probe_twice({"url": url12, "tls": tls})
+            assert_counts(accepted12, None, "2xx")
+        finally:
+            await runner12.cleanup()
+    finally:
+        await runner.cleanup()

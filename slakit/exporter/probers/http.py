@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 _PEER_CERT: contextvars.ContextVar[list[dict[str, object]] | None] = contextvars.ContextVar(
     "slakit_peer_cert", default=None
 )
+_AFTER_CONNECT = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = f"slakit-exporter/{__version__}"
 
@@ -272,6 +273,10 @@ class _Exchange:
         except (ssl.SSLError, ssl.CertificateError, aiohttp.ClientSSLError) as exc:
             raise _Failure("tls", f"TLS with {redact_url(url)} failed: {_describe(exc)}") from None
         except aiohttp.ClientConnectorError as exc:
+            if url.scheme == "https" and isinstance(exc.os_error, _AFTER_CONNECT):
+                # a reset needs an established TCP connection: the server dropped the TLS handshake
+                # (e.g. a client certificate it requires with TLS 1.2, or a TLS version it refuses)
+                raise _Failure("tls", f"TLS with {redact_url(url)} failed: {_describe(exc)}") from None
             raise _Failure("connect", f"cannot connect to {redact_url(url)}: {_describe(exc)}") from None
         except (aiohttp.ClientResponseError, aiohttp.ClientConnectionError, OSError) as exc:
             raise _Failure("protocol", f"bad HTTP exchange with {redact_url(url)}: {_describe(exc)}") from None
