@@ -13,9 +13,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run the probe exporter",
         description="Probe targets on their own schedule and expose minute counters to Prometheus.",
     )
-    parser.add_argument(
-        "--config.file", dest="config_file", required=True, metavar="FILE", help="exporter config"
-    )
+    parser.add_argument("--config.file", dest="config_file", required=True, metavar="FILE", help="exporter config")
     parser.add_argument(
         "--web.listen-address",
         dest="listen_address",
