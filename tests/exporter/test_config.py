@@ -283,3 +283,44 @@ def test_url_password_is_masked_in_errors(tmp_path: Path) -> None:
     assert problems(tmp_path, text) == [
         "F:4: probes[0].url: URL must start with http:// or https:// (got 'ftp://user:xxxxx@127.0.0.1/')"
     ]
+
+
+def test_json_schema_accepts_what_the_loader_accepts(tmp_path: Path) -> None:
+    import jsonschema
+    import yaml
+
+    validator = jsonschema.Draft202012Validator(json_schema())
+    example = Path(__file__).parents[2] / "exporter" / "config.example.yaml"
+    valid = [
+        yaml.safe_load(MINIMAL),
+        yaml.safe_load(example.read_text()),
+        {
+            "location": "eu-1",
+            "probes": [
+                {
+                    "name": "a",
+                    "service": "s",
+                    "url": "https://127.0.0.1/",
+                    "interval": "1.5s",
+                    "timeout": 1,
+                    "max_body_bytes": "64KiB",
+                    "valid_status_codes": [200, "300-302"],
+                    "tls": {"insecure_skip_verify": True},
+                    "minute_rule": "failure_ratio",
+                    "minute_failure_ratio": 0.5,
+                }
+            ],
+        },
+    ]
+    for data in valid:
+        assert list(validator.iter_errors(data)) == []
+        path = write(tmp_path, yaml.safe_dump(data))
+        load_config(path)  # and the loader agrees
+    invalid = [
+        {},
+        {"probes": [{"name": "a", "service": "s", "url": "http://x/", "interval": "15 s", "timeout": "5s"}]},
+        {"probes": [{"name": "a", "service": "s", "url": "http://x/", "interval": "15s", "timeout": "5s", "x": 1}]},
+        {"probes": [], "location": 3},
+    ]
+    for data in invalid:
+        assert list(validator.iter_errors(data)) != []
