@@ -1,7 +1,7 @@
 # slakit — developer entry points. `make help` lists them.
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
-APT_PACKAGES := prometheus prometheus-alertmanager
+APT_PACKAGES := prometheus prometheus-alertmanager openssl
 PYTEST_WORKERS ?= 4
 
 .PHONY: help deps system-deps python-deps run test lint unit generate generate-into check-generated bench clean
