@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -60,6 +61,15 @@ ComparisonText = Annotated[
 ]
 
 
+def _name(value: str) -> str:
+    if not NAME.match(value):
+        raise ValueError(f"invalid name {value!r}: lower-case letters, digits, '-' and '_'")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_name)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
@@ -71,6 +81,9 @@ def _check_labels(labels: dict[str, str]) -> dict[str, str]:
         if key in RESERVED_LABELS or key.startswith("__"):
             raise ValueError(f"label {key!r} is set by slakit and cannot be overridden")
     return labels
+
+
+Labels = Annotated[dict[str, str], AfterValidator(_check_labels)]
 
 
 class Calendar(Strict):
@@ -293,24 +306,14 @@ class Credits(Strict):
 
 
 class SLO(Strict):
-    name: str
+    name: Name
     description: str = ""
     objective: Objective
     period: Period = Field(default_factory=lambda: Period(calendar="month"))
     sli: SLI
     alerting: Alerting = Field(default_factory=Alerting)
     credits: Credits | None = None
-    labels: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("name")
-    @classmethod
-    def _check_name(cls, value: str) -> str:
-        return _name(value)
-
-    @field_validator("labels")
-    @classmethod
-    def _check_label_names(cls, labels: dict[str, str]) -> dict[str, str]:
-        return _check_labels(labels)
+    labels: Labels = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> SLO:
@@ -326,32 +329,16 @@ class SLO(Strict):
         return [t for t in self.alerting.burn_rates if t.enabled]
 
 
-def _name(value: str) -> str:
-    if not NAME.match(value):
-        raise ValueError(f"invalid name {value!r}: lower-case letters, digits, '-' and '_'")
-    return value
-
-
 class Spec(Strict):
     """One service's SLOs, as written in one spec file."""
 
     version: Literal[1] = Field(description="spec format version")
-    service: str
+    service: Name
     description: str = ""
-    labels: dict[str, str] = Field(default_factory=dict, description="added to every recorded series and alert")
+    labels: Labels = Field(default_factory=dict, description="added to every recorded series and alert")
     calendar: Calendar | None = None
     slos: list[SLO] = Field(min_length=1)
     source: str = Field("", exclude=True, description="file the spec was loaded from")
-
-    @field_validator("service")
-    @classmethod
-    def _check_service(cls, value: str) -> str:
-        return _name(value)
-
-    @field_validator("labels")
-    @classmethod
-    def _check_label_names(cls, labels: dict[str, str]) -> dict[str, str]:
-        return _check_labels(labels)
 
     @model_validator(mode="after")
     def _check(self) -> Spec:
