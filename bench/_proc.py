@@ -155,3 +155,19 @@ def wait_quiet(max_wait: float, threshold: float = 0.25, settle: float = 3.0) ->
         busy = (system_busy_seconds() - b0) / (time.monotonic() - t0)
         if busy < threshold or time.monotonic() >= deadline:
             return busy
+
+
+@contextlib.contextmanager
+def niceness(value: int):
+    """Run the block (and every process it starts: nginx, the exporters) at nice `value`, then restore.
+
+    A negative value (root only) lets a latency benchmark approximate a dedicated machine on a shared one.
+    """
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    if value != before:
+        os.setpriority(os.PRIO_PROCESS, 0, value)
+    try:
+        yield
+    finally:
+        if value != before:
+            os.setpriority(os.PRIO_PROCESS, 0, before)

@@ -26,7 +26,7 @@ from bench import _scrape
 from bench._driver import every, paced, sleep_until
 from bench._exporters import Blackbox, Slakit, slakit_available
 from bench._nginx import NginxTargets, window_stats
-from bench._proc import Background, RssSampler, tree_cpu_seconds, wait_quiet
+from bench._proc import Background, RssSampler, niceness, tree_cpu_seconds, wait_quiet
 from bench._report import save, table
 
 GOAL_RATIO = 0.8
@@ -45,6 +45,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--concurrent",
         action="store_true",
         help="run both exporters at once in one window (same background noise for both; a cross-check)",
+    )
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="nice value for the driver, nginx and the exporter(s); negative (root) approximates a dedicated "
+        "machine on a shared one",
     )
     parser.add_argument(
         "--quiet-wait",
@@ -209,7 +216,8 @@ async def main_async(args) -> dict:
 
 
 def run(args) -> dict:
-    sides = asyncio.run(main_async(args))
+    with niceness(args.nice):
+        sides = asyncio.run(main_async(args))
     rows: list[tuple] = []
     for name, side in sides.items():
         if "unavailable" in side:
