@@ -37,16 +37,20 @@ def load_test_file(path: Path) -> dict[str, Any]:
     return doc
 
 
-def run_cases(rules_dir: Path, doc: dict[str, Any], cases: list[dict[str, Any]], workdir: Path) -> str:
+def run_cases(
+    rules_dir: Path, doc: dict[str, Any], cases: list[dict[str, Any]], workdir: Path, file_name: str = "case.test.yml"
+) -> str:
     """Copy the rule files `doc` loads into `workdir`, write a test file with `cases` only, run promtool.
 
     Returns promtool's output; fails unless promtool exits 0 and says SUCCESS.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    for name in doc["rule_files"]:
-        shutil.copyfile(rules_dir / name, workdir / name)
+    if workdir.resolve() != rules_dir.resolve():
+        for name in doc["rule_files"]:
+            shutil.copyfile(rules_dir / name, workdir / name)
     one = {**doc, "tests": cases}
-    test_file = workdir / "case.test.yml"
+    test_file = workdir / file_name
+    assert not test_file.exists(), f"{test_file} already written"
     test_file.write_text(yaml.safe_dump(one, sort_keys=False), encoding="utf-8")
     proc = run("test", "rules", test_file.name, cwd=workdir)
     out = proc.stdout + proc.stderr
