@@ -4,6 +4,9 @@ Records, in the traced process itself, at low cost:
 * every garbage-collector run that took >= 1 ms (gc.callbacks): time, generation, duration, objects collected;
 * every event-loop callback that ran >= 10 ms (asyncio.events.Handle._run timed), with the callback's repr
   and the thread CPU time it used (wall >> CPU means the loop thread waited for the GIL or a core);
+* every loop iteration (BaseEventLoop._run_once) whose busy part (everything but the wait in select())
+  took >= 50 ms: the loop can be blocked by many short callbacks back to back, or be descheduled between
+  callbacks, without any single callback being slow;
 and writes them as JSON to OUT.json when the process exits (SIGTERM included). Used by
 `python -m bench exporter_scale --trace` to explain /metrics latency and event-loop lag.
 
@@ -15,6 +18,7 @@ Experiments on the GC without editing the exporter (environment variables):
 
 from __future__ import annotations
 
+import asyncio.base_events
 import asyncio.events
 import atexit
 import gc
@@ -44,9 +48,45 @@ def _on_gc(phase: str, info: dict) -> None:
 
 
 _original_run = asyncio.events.Handle._run
+_original_run_once = asyncio.base_events.BaseEventLoop._run_once
+ITERATION_MIN_S = 0.050
+slow_iterations: list[dict] = []
+_select_time = [0.0]
+_callbacks_run = [0]
+
+
+def _timed_run_once(self) -> None:
+    selector = self._selector
+    if not getattr(selector, "_bench_timed", False):
+        original_select = selector.select
+
+        def select(timeout=None):
+            t = time.perf_counter()
+            try:
+                return original_select(timeout)
+            finally:
+                _select_time[0] += time.perf_counter() - t
+
+        selector.select = select
+        selector._bench_timed = True
+    _select_time[0] = 0.0
+    _callbacks_run[0] = 0
+    t0, c0 = time.perf_counter(), time.thread_time()
+    _original_run_once(self)
+    busy = time.perf_counter() - t0 - _select_time[0]
+    if busy >= ITERATION_MIN_S:
+        slow_iterations.append(
+            {
+                "t": time.time(),
+                "busy_ms": 1000 * busy,
+                "cpu_ms": 1000 * (time.thread_time() - c0),  # includes the select() syscall, negligible
+                "callbacks": _callbacks_run[0],
+            }
+        )
 
 
 def _timed_run(self) -> None:
+    _callbacks_run[0] += 1
     t0, c0 = time.perf_counter(), time.thread_time()
     _original_run(self)
     took = time.perf_counter() - t0
@@ -83,6 +123,7 @@ def _dump(path: str) -> None:
             {
                 "gc": gc_runs,
                 "slow_callbacks": slow_callbacks,
+                "slow_iterations": slow_iterations,
                 "gc_count_objects_frozen": counts,
                 "gc_threshold": gc.get_threshold(),
                 "experiments": experiments,
@@ -95,6 +136,7 @@ def main() -> None:
     out, module, *args = sys.argv[1:]
     gc.callbacks.append(_on_gc)
     asyncio.events.Handle._run = _timed_run
+    asyncio.base_events.BaseEventLoop._run_once = _timed_run_once
     atexit.register(_dump, out)
     if os.environ.get("BENCH_GC_THRESHOLD"):
         gc.set_threshold(*(int(x) for x in os.environ["BENCH_GC_THRESHOLD"].split(",")))

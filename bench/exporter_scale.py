@@ -164,6 +164,7 @@ def _trace_summary(path: Path, ws: float, we: float, slow_scrapes: list[float]) 
         entry["total_ms"] += g["ms"]
         entry["max_ms"] = max(entry["max_ms"], g["ms"])
     slow = sorted((c for c in data["slow_callbacks"] if ws <= c["t"] < we), key=lambda c: -c["ms"])
+    iterations = [i for i in data.get("slow_iterations", []) if ws <= i["t"] < we]
     # What ran around each slow scrape (a callback ends at "t"; a scrape is slow when either overlaps it).
     near = []
     for t in slow_scrapes:
@@ -180,6 +181,9 @@ def _trace_summary(path: Path, ws: float, we: float, slow_scrapes: list[float]) 
         "callbacks_over_50ms_wall": sum(1 for c in slow if c["ms"] > GOAL_LAG_MS),
         "callbacks_over_50ms_cpu": sum(1 for c in slow if c.get("cpu_ms", c["ms"]) > GOAL_LAG_MS),
         "gc_over_50ms": sum(1 for g in gc_in if g["ms"] > GOAL_LAG_MS),
+        "iterations_over_50ms_busy": len(iterations),
+        "iterations_over_50ms_cpu": sum(1 for i in iterations if i["cpu_ms"] > GOAL_LAG_MS),
+        "slowest_iterations": sorted(iterations, key=lambda i: -i["busy_ms"])[:10],
         "slowest_callbacks": slow[:15],
         "around_slow_scrapes": near,
         "gc_count_objects_frozen_at_exit": data.get("gc_count_objects_frozen"),
@@ -404,8 +408,14 @@ def run(args) -> dict:
         print(
             f"  loop callbacks >= 10 ms: {tr['slow_callbacks_ge_10ms']}; > 50 ms: "
             f"{tr['callbacks_over_50ms_wall']} wall, {tr['callbacks_over_50ms_cpu']} CPU "
-            f"(the exporter's own blocking); GC runs > 50 ms: {tr['gc_over_50ms']}; slowest:"
+            f"(the exporter's own blocking); GC runs > 50 ms: {tr['gc_over_50ms']}"
         )
+        print(
+            f"  loop iterations busy > 50 ms: {tr['iterations_over_50ms_busy']}, of which > 50 ms CPU: "
+            f"{tr['iterations_over_50ms_cpu']}; slowest (busy ms / CPU ms / callbacks): "
+            + ", ".join(f"{i['busy_ms']:.0f}/{i['cpu_ms']:.0f}/{i['callbacks']}" for i in tr["slowest_iterations"][:6])
+        )
+        print("  slowest callbacks:")
         for c in tr["slowest_callbacks"][:8]:
             print(f"    {c['ms']:7.1f} ms ({c['cpu_ms']:5.1f} CPU)  {c['callback'][:140]}")
     if "py_spy" in data:
