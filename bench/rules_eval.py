@@ -55,6 +55,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--window", type=float, default=240, help="CPU window, seconds (default 240)")
     parser.add_argument("--attribution", type=float, default=40, help="seconds polling /api/v1/rules (default 40)")
     parser.add_argument("--repeats", type=int, default=1, help="rounds of baseline/slakit/sloth (default 1)")
+    parser.add_argument(
+        "--quiet-wait", type=float, default=0, help="before each CPU window, wait up to this many s for a quiet machine"
+    )
     parser.add_argument("--workdir", help="keep data here (default: a temp dir, removed afterwards)")
     parser.add_argument("--reuse", action="store_true", help="reuse --workdir's prepared data (skip steps 1-3)")
 
@@ -63,7 +66,9 @@ def add_arguments(parser) -> None:
 
 
 class Prometheus:
-    def __init__(self, data_dir: Path, rule_files: list[Path], eval_interval: str, scrape_port: int | None):
+    def __init__(
+        self, data_dir: Path, rule_files: list[Path], eval_interval: str, scrape_port: int | None, lookback: str = "5m"
+    ):
         self.port = _net.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = {"global": {"scrape_interval": "15s", "evaluation_interval": eval_interval}}
@@ -87,6 +92,7 @@ class Prometheus:
                 "--storage.tsdb.retention.time=400d",
                 f"--web.listen-address=127.0.0.1:{self.port}",
                 "--query.max-samples=200000000",
+                f"--query.lookback-delta={lookback}",
             ],
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -224,7 +230,11 @@ def prepare(args, work: Path) -> dict:
     info["backfill"] = []
     for lv in range(max(len(v) for v in levels.values())):
         t0 = time.monotonic()
-        prom = Prometheus(data_dir, [], "1m", None)
+        # Backfilled series carry no staleness markers: when a rule's output changes labels (slakit's `period`
+        # at a month boundary) the old series would stay visible for the 5m lookback and the `group_left`
+        # join would see two. With 1-minute data at minute boundaries and evaluation at the same boundaries, a
+        # 59 s lookback gives the live results (every sample read lies exactly on an evaluation instant).
+        prom = Prometheus(data_dir, [], "1m", None, lookback="59s")
         try:
             done = {}
             for name, per_level in levels.items():
@@ -344,6 +354,8 @@ def measure(kind: str, args, work: Path, state: dict, exporter_port: int) -> dic
     out: dict = {"kind": kind}
     try:
         time.sleep(args.warmup)
+        if args.quiet_wait:
+            out["busy_cores_before"] = _proc.wait_quiet(args.quiet_wait, threshold=0.4)
         b0, s0 = _proc.system_busy_seconds(), _proc.self_cpu_seconds()
         m0, c0, w0 = prom.metrics(), _proc.cpu_seconds(prom.proc.pid), time.monotonic()
         time.sleep(args.window)
@@ -430,17 +442,17 @@ def report(args, state: dict, runs: list[dict]) -> None:
     last_slakit, last_sloth = runs[-2], runs[-1]
     rows = []
     for i, r in enumerate(rounds):
+        others = [round(x["other_busy_s"] / x["wall_s"], 2) for x in runs[3 * i : 3 * i + 3]]
         rows += [
             (f"round {i + 1}: slakit CPU s / production min", r["cpu_s_per_min"]["slakit"]),
             (f"round {i + 1}: Sloth CPU s / production min", r["cpu_s_per_min"]["sloth"]),
-            (f"round {i + 1}: ratio (process CPU - baseline)", r["ratio_cpu"], f"<= {GOAL}", r["ratio_cpu"] <= GOAL),
-            (
-                f"round {i + 1}: ratio (rule-group eval time)",
-                r["ratio_group_eval"],
-                f"<= {GOAL}",
-                r["ratio_group_eval"] <= GOAL,
-            ),
+            (f"round {i + 1}: ratio slakit / Sloth (CPU)", r["ratio_cpu"], f"<= {GOAL}", r["ratio_cpu"] <= GOAL),
+            (f"round {i + 1}: ratio of rule-group wall time (load-sensitive)", r["ratio_group_eval"]),
+            (f"round {i + 1}: other load, cores (baseline/slakit/Sloth)", "/".join(map(str, others))),
         ]
+    if len(rounds) > 1:
+        med = statistics.median(r["ratio_cpu"] for r in rounds)
+        rows.append(("median ratio (CPU)", med, f"<= {GOAL}", med <= GOAL))
     rows += [
         ("slakit samples read / production min", last_slakit["samples"]["total"]),
         ("Sloth samples read / production min", last_sloth["samples"]["total"]),
