@@ -14,20 +14,21 @@ from slakit.errors import InputError
 COMMAND_MODULES = ("exporter", "rules", "check")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="slakit",
         description="Turn SLA contracts into Prometheus monitoring.",
     )
     parser.add_argument("--version", action="version", version=f"slakit {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
+    for name in commands:
         importlib.import_module(f"slakit.commands.{name}").register(subparsers)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, commands: Sequence[str] = COMMAND_MODULES) -> int:
+    """Run one sub-command; `commands` limits which ones are imported (see `python -m slakit.exporter`)."""
+    parser = build_parser(commands)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
