@@ -184,7 +184,10 @@ def _trace_summary(path: Path, ws: float, we: float, slow_scrapes: list[float]) 
         "iterations_over_50ms_busy": len(iterations),
         "iterations_over_50ms_cpu": sum(1 for i in iterations if i["cpu_ms"] > GOAL_LAG_MS),
         "slowest_iterations": sorted(iterations, key=lambda i: -i["busy_ms"])[:10],
-        "slowest_callbacks": slow[:15],
+        "slowest_callbacks": [
+            {**c, "gc_inside": [g for g in gc_in if c["t"] - c["ms"] / 1000 - 0.005 <= g["t"] <= c["t"] + 0.001]}
+            for c in slow[:15]
+        ],
         "around_slow_scrapes": near,
         "gc_count_objects_frozen_at_exit": data.get("gc_count_objects_frozen"),
         "gc_threshold": data.get("gc_threshold"),
@@ -417,7 +420,9 @@ def run(args) -> dict:
         )
         print("  slowest callbacks:")
         for c in tr["slowest_callbacks"][:8]:
-            print(f"    {c['ms']:7.1f} ms ({c['cpu_ms']:5.1f} CPU)  {c['callback'][:140]}")
+            gc_ms = sum(g["ms"] for g in c["gc_inside"])
+            gc_note = f" [GC {gc_ms:.0f} ms inside]" if gc_ms else ""
+            print(f"    {c['ms']:7.1f} ms ({c['cpu_ms']:5.1f} CPU){gc_note}  {c['callback'][:130]}")
     if "py_spy" in data:
         print(f"py-spy ({data['py_spy']['samples']} samples), top self time:")
         for name, pct in data["py_spy"]["self_pct"][:12]:
