@@ -4,7 +4,6 @@ scrape; the minute counters in Prometheus still equal the minutes the test made 
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 import time
 from collections.abc import AsyncIterator
@@ -17,10 +16,9 @@ from aiohttp import web
 from slakit.exporter.config import ProbeConfig
 from slakit.exporter.minutes import minute_start
 from slakit.exporter.runtime import phase
-from tests.exporter.procs import ExporterProcess
+from tests.exporter.procs import ExporterProcess, start_prometheus
 from tests.exporter.targets import free_port, start_app
 
-PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 INTERVAL = 2  # seconds; divides 60, so every minute has the same probe start times
 
 
@@ -158,17 +156,7 @@ async def test_prometheus_counts_the_minutes_despite_a_missed_scrape(
     (tmp_path / "prometheus.yml").write_text(
         "global:\n  scrape_interval: 5s\n  scrape_timeout: 4s\nscrape_configs:\n" + jobs
     )
-    prom = subprocess.Popen(
-        [
-            PROMETHEUS,
-            f"--config.file={tmp_path / 'prometheus.yml'}",
-            f"--storage.tsdb.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{prom_port}",
-            "--log.level=warn",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp_path / "prometheus.log").open("wb"),
-    )
+    prom = start_prometheus(tmp_path, prom_port)
     try:
         await exporter.wait_ready(session)
         await wait_http(session, prom_url + "/-/ready", prom)

@@ -8,7 +8,6 @@ the outcome the exporter classified, under the month of America/New_York it belo
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -22,9 +21,9 @@ from slakit.exporter.minutes import minute_start
 from slakit.rules.files import write_rules
 from slakit.spec import load_spec
 from slakit.spec.calendar import period_of, zone
-from tests.exporter.procs import ExporterProcess
+from tests.exporter.procs import ExporterProcess, start_prometheus
 from tests.exporter.targets import free_port, start_app
-from tests.exporter.test_prometheus import PROMETHEUS, safe_probe_name, wait_http
+from tests.exporter.test_prometheus import safe_probe_name, wait_http
 
 TZ = "America/New_York"
 
@@ -88,17 +87,7 @@ async def test_generated_rules_count_each_minute_once(tmp_path: Path, session: a
         f"rule_files: ['{tmp_path}/rules/*.rules.yml']\n"
         f"scrape_configs:\n  - job_name: slakit\n    static_configs: [{{targets: ['127.0.0.1:{exporter.url[17:]}']}}]\n"
     )
-    proc = subprocess.Popen(
-        [
-            PROMETHEUS,
-            f"--config.file={tmp_path / 'prometheus.yml'}",
-            f"--storage.tsdb.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{prom_port}",
-            "--log.level=warn",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp_path / "prometheus.log").open("wb"),
-    )
+    proc = start_prometheus(tmp_path, prom_port)
     try:
         await exporter.wait_ready(session)
         await wait_http(session, prom + "/-/ready", proc)
