@@ -45,6 +45,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def cpu_split(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of `pid` and its live descendants."""
+    user = system = 0.0
+    for p in [pid, *children(pid)]:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = _stat_fields(p)
+            user += int(fields[11]) / CLK_TCK
+            system += int(fields[12]) / CLK_TCK
+    return user, system
+
+
 def rss_bytes(pid: int) -> int:
     with open(f"/proc/{pid}/statm") as fh:
         return int(fh.read().split()[1]) * PAGE

@@ -26,7 +26,7 @@ from bench import _scrape
 from bench._driver import every, paced, sleep_until
 from bench._exporters import Blackbox, Slakit, slakit_available
 from bench._nginx import NginxTargets, window_stats
-from bench._proc import Background, RssSampler, niceness, tree_cpu_seconds, wait_quiet
+from bench._proc import Background, RssSampler, cpu_split, niceness, tree_cpu_seconds, wait_quiet
 from bench._report import save, table
 
 GOAL_RATIO = 0.8
@@ -161,11 +161,13 @@ async def measure(nginx: NginxTargets, args, sides: list) -> dict[str, dict]:
             for side in sides:
                 await side.before(session)
             await sleep_until(ws)
+            split0 = {side.name: cpu_split(side.proc.pid) for side in sides}
             cpu0 = {side.name: tree_cpu_seconds(side.proc.pid) for side in sides}
             ws = time.time()
             bg = Background([*(side.proc.pid for side in sides), nginx.pid])
             await sleep_until(we)
             cpu1 = {side.name: tree_cpu_seconds(side.proc.pid) for side in sides}
+            split1 = {side.name: cpu_split(side.proc.pid) for side in sides}
             we = time.time()
             background = bg.cores()
             for side in sides:
@@ -188,6 +190,10 @@ async def measure(nginx: NginxTargets, args, sides: list) -> dict[str, dict]:
             "probes": seen["requests"],
             "probes_per_s": seen["requests"] / (we - ws),
             "cpu_s": cpu,
+            # user = the exporter's own code (and its runtime); system = kernel: on loopback the TCP
+            # handshake and delivery to nginx are processed in the prober's connect()/send() calls
+            "cpu_user_s": split1[side.name][0] - split0[side.name][0],
+            "cpu_system_s": split1[side.name][1] - split0[side.name][1],
             "cpu_s_per_1000_probes": 1000 * cpu / seen["requests"] if seen["requests"] else float("nan"),
             "max_rss_mb": rss[side.name].max_between(ws, we) / 2**20,
             **side.extra(ws, we),
@@ -230,7 +236,10 @@ def run(args) -> dict:
                 f"{name}: targets / non-200 / reused conns",
                 "{targets} / {non_200} / {reused_connection}".format(**side["nginx"]),
             ),
-            (f"{name}: CPU s in window", side["cpu_s"]),
+            (
+                f"{name}: CPU s in window (user / system)",
+                f"{side['cpu_s']:.2f} ({side['cpu_user_s']:.2f} / {side['cpu_system_s']:.2f})",
+            ),
             (f"{name}: CPU s / 1000 probes", side["cpu_s_per_1000_probes"]),
             (f"{name}: max RSS MB", side["max_rss_mb"]),
             (f"{name}: other load in window (cores)", side["background_cores_in_window"]),

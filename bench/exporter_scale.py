@@ -34,7 +34,7 @@ from bench import _scrape
 from bench._driver import every, sleep_until
 from bench._exporters import Slakit, slakit_available
 from bench._nginx import NginxTargets, gap_stats, window_stats
-from bench._proc import Background, RssSampler, niceness, tree_cpu_seconds, wait_quiet
+from bench._proc import Background, RssSampler, cpu_split, niceness, tree_cpu_seconds, wait_quiet
 from bench._report import save, table
 
 GOAL_P99_MS = 100.0
@@ -264,10 +264,12 @@ async def main_async(args) -> dict:
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
+            split0 = cpu_split(sk.pid)
             cpu0, ws = tree_cpu_seconds(sk.pid), time.time()
             bg = Background([sk.pid, nginx.pid, *([pyspy.pid] if pyspy else [])])
             await sleep_until(we)
             cpu1, we = tree_cpu_seconds(sk.pid), time.time()
+            split1 = cpu_split(sk.pid)
             background = bg.cores()
             await asyncio.gather(*tasks)
             after = await _scrape.scrape(session, metrics)
@@ -294,6 +296,8 @@ async def main_async(args) -> dict:
         "expected_probes_per_s": args.targets / args.interval,
         "cpu_s": cpu,
         "cpu_cores": cpu / (we - ws),
+        "cpu_user_s": split1[0] - split0[0],
+        "cpu_system_s": split1[1] - split0[1],
         "cpu_s_per_1000_probes": 1000 * cpu / probes if probes else float("nan"),
         "scrapes": len(window_scrapes),
         "scrape_errors": sum(1 for s in window_scrapes if s.error or s.status != 200),
@@ -370,7 +374,10 @@ def run(args) -> dict:
             "probe_success now / failures total",
             f"{data['probe_success_now']:g} / {data['probe_failures_total']:g}",
         ),
-        ("CPU cores used", data["cpu_cores"]),
+        (
+            "CPU cores used (user / system s)",
+            f"{data['cpu_cores']:.3f} ({data['cpu_user_s']:.2f} / {data['cpu_system_s']:.2f})",
+        ),
         ("CPU s / 1000 probes", data["cpu_s_per_1000_probes"]),
         (
             "/metrics size gzip / plain (KiB)",
