@@ -209,8 +209,36 @@ def test_the_base_spec_is_valid(tmp_path: Path):
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "spec.yaml: ok\n", "")
 
 
+def slug(name: str) -> str:
+    return name.replace(" ", "-")
+
+
+@pytest.fixture(scope="module")
+def checked_all(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
+    """One `slakit check` over every malformed spec (each in its own directory): it lists every file's problems."""
+    root = tmp_path_factory.mktemp("malformed")
+    for name, (text, _) in CASES.items():
+        (root / slug(name)).mkdir()
+        (root / slug(name) / "spec.yaml").write_text(text)
+    return check(*(f"{slug(name)}/spec.yaml" for name in CASES), cwd=root)
+
+
 @pytest.mark.parametrize("name", list(CASES))
-def test_malformed_spec(tmp_path: Path, name: str):
+def test_malformed_spec(checked_all: subprocess.CompletedProcess[str], name: str):
+    _, expected = CASES[name]
+    assert "Traceback" not in checked_all.stderr, checked_all.stderr
+    assert checked_all.returncode == 2 and checked_all.stdout == ""
+    prefix = f"{PREFIX}{slug(name)}/"
+    mine = [line.replace(prefix, PREFIX, 1) for line in checked_all.stderr.splitlines() if line.startswith(prefix)]
+    assert mine == [PREFIX + line for line in expected]
+
+
+def test_nothing_but_the_expected_problems(checked_all: subprocess.CompletedProcess[str]):
+    assert len(checked_all.stderr.splitlines()) == sum(len(expected) for _, expected in CASES.values())
+
+
+@pytest.mark.parametrize("name", ["unknown top-level field", "invalid YAML", "duplicate SLO names"])
+def test_malformed_spec_alone(tmp_path: Path, name: str):
     text, expected = CASES[name]
     (tmp_path / "spec.yaml").write_text(text)
     assert_errors(check("spec.yaml", cwd=tmp_path), expected)
