@@ -251,6 +251,11 @@ def backfill_level(prom: Prometheus, tmp_path: Path, index: int, rules: list[dic
     prom.start()
 
 
+def sel(name: str, **extra: str) -> str:
+    labels = {"service": "payroll", "slo": "uptime", **extra}
+    return name + "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+
+
 def test_march_2026_new_york_on_a_real_prometheus(tmp_path: Path, prometheus: Prometheus):
     spec = tmp_path / "payroll.yaml"
     spec.write_text(SPEC)
@@ -275,14 +280,6 @@ def test_march_2026_new_york_on_a_real_prometheus(tmp_path: Path, prometheus: Pr
     for index, level in enumerate(levels):
         backfill_level(prometheus, tmp_path, index, level, FULL_RANGE if index < FULL_LEVELS else END_RANGE)
 
-    sel = lambda name, **extra: (
-        name
-        + "{"
-        + ",".join(  # noqa: E731
-            f'{k}="{v}"' for k, v in {"service": "payroll", "slo": "uptime", **extra}.items()
-        )
-        + "}"
-    )
     # Minute-level series: the minute 05:00Z (Mar 1, 00:00 EST) is counted two minutes later, first of March.
     first = MARCH_START + 2 * 60 + 59
     assert prometheus.value(sel(minute.PERIOD_ELAPSED), first) == 1
