@@ -86,6 +86,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--py-spy", action="store_true", help="sample the exporter with py-spy during the window (pip py-spy)"
     )
+    parser.add_argument(
+        "--py-spy-native",
+        action="store_true",
+        help="like --py-spy, with native (C) frames; pauses the exporter for each sample, so slower",
+    )
 
 
 def lag_metrics(body: str) -> dict[str, str]:
@@ -243,7 +248,7 @@ async def main_async(args) -> dict:
             await sleep_until(ws - 0.3)
             before = await _scrape.scrape(session, metrics)
             await sleep_until(ws)
-            if args.py_spy:
+            if args.py_spy or args.py_spy_native:
                 pyspy = subprocess.Popen(
                     [
                         PY_SPY,
@@ -257,7 +262,7 @@ async def main_async(args) -> dict:
                         "--format",
                         "raw",
                         "--threads",
-                        "--nonblocking",
+                        *(["--native"] if args.py_spy_native else ["--nonblocking"]),
                         "--output",
                         str(pyspy_out),
                     ],
