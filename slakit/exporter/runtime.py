@@ -49,7 +49,7 @@ LAST_MINUTE = Family(
 LOOP_LAG = Family(
     "slakit_exporter_event_loop_lag_seconds",
     "histogram",
-    "How late a 100 ms timer fired: time the event loop was blocked.",
+    "How late a 20 ms timer fired: time the event loop was blocked (a stall is seen to within 20 ms).",
 )
 BUILD_INFO = Family("slakit_exporter_build_info", "info", "slakit exporter version.")
 
@@ -247,7 +247,7 @@ class Exporter:
                 await asyncio.sleep(boundary - now)
             self.close_minutes(now)
 
-    async def _loop_lag_monitor(self, period: float = 0.1) -> None:
+    async def _loop_lag_monitor(self, period: float = 0.02) -> None:
         loop = asyncio.get_running_loop()
         while True:
             start = loop.time()
