@@ -228,7 +228,7 @@ def test_quorum_two_of_three_locations(tmp_path: Path):
         checks.value(t, gen.total_window(5), 5)
     checks.value(140, gen.BAD_PERIOD, 25, **period)
     checks.value(140, gen.TOTAL_PERIOD, 139, **period)  # minutes 0..138, all seen by two locations
-    # Twenty minutes down at eu alone: nothing fires (with quorum 1 the page would fire at eval 80).
+    # Twenty minutes down at eu alone: nothing fires (with quorum 1 a ticket would fire at eval 72).
     checks.alert_at(91, "SlakitErrorBudgetBurn", [])
     # Ticket 3d/6h (1x, limit 1%): the first bad minute (90, eval 92) of 91 known minutes is enough.
     checks.alert_at(92, "SlakitErrorBudgetBurn", [{"severity": "ticket"}])
@@ -237,6 +237,29 @@ def test_quorum_two_of_three_locations(tmp_path: Path):
     checks.alert_at(97, "SlakitErrorBudgetBurn", [{"severity": "page"}, {"severity": "ticket"}])
     checks.burn(60)  # and the reference agrees everywhere the state changes
     assert expected_alerts(case, 92, "SlakitErrorBudgetBurn")[0]["severity"] == "ticket"
+    run_cases(out, promtool_doc(spec, slo), [case.to_dict()], out)
+
+
+def test_ha_replicas_do_not_double_count(tmp_path: Path):
+    """Every input series twice, as scraped by an HA pair (`prometheus_replica` a/b): counts stay single."""
+    spec, out = generate(tmp_path, "quorum", "--no-tests")
+    slo = spec.slos[0]
+    text = "u" * 30 + "d" * 4 + "u" * 10
+    series, timeline, minutes = Scenario(spec, slo).uptime({"eu": text, "us": text})
+    doubled = [type(s)({**s.labels, "prometheus_replica": replica}, s.values) for s in series for replica in ("a", "b")]
+    case = Case("HA pair: duplicated series count once", doubled, minutes)
+    checks = Checks(spec, slo, case, Expectations(spec, slo, timeline))
+    period = {"period": "1970-01"}
+    checks.value(33, minute.BAD_1M, 1, **period)  # minute 31, down at both locations: one bad minute
+    checks.value(33, minute.TOTAL_1M, 1, **period)
+    for metric in (minute.LOCATION_DOWN, minute.LOCATION_REPORTED):
+        labels = 'service="shop",slo="uptime"'
+        samples = [{"labels": f'{metric}{{location="{loc}",{labels}}}', "value": 1} for loc in ("eu", "us")]
+        case.values.append({"expr": f"{metric}{{{labels}}}", "eval_time": "33m", "exp_samples": samples})
+    checks.value(36, gen.bad_window(5), 4)  # minutes 30..34
+    checks.value(36, gen.total_window(5), 5)
+    checks.value(40, gen.BAD_PERIOD, 4, **period)
+    checks.value(40, gen.TOTAL_PERIOD, 39, **period)  # minutes 0..38
     run_cases(out, promtool_doc(spec, slo), [case.to_dict()], out)
 
 
