@@ -54,13 +54,13 @@ def zone(name: str) -> ZoneInfo:
 
 
 def month_start(month: Month, tz: ZoneInfo) -> int:
-    """Unix seconds of local midnight on the 1st (a midnight lost to DST starts at the next valid time)."""
-    local = datetime(month.year, month.month, 1, tzinfo=tz)
-    instant = local.astimezone(UTC)
-    if instant.astimezone(tz).replace(tzinfo=None) != local.replace(tzinfo=None):
-        # Local midnight does not exist (DST gap at midnight): the month starts when the clock jumps.
-        instant = datetime(month.year, month.month, 1, tzinfo=tz).replace(fold=1).astimezone(UTC)
-    return int(instant.timestamp())
+    """Unix seconds of local midnight on the 1st.
+
+    Where midnight does not exist (a DST jump at midnight, as in Havana), `fold=0` reads it with the
+    offset in force before the jump, which is the instant the clocks jump: the first moment of the day.
+    Where midnight happens twice, `fold=0` is the first of them.
+    """
+    return int(datetime(month.year, month.month, 1, tzinfo=tz).astimezone(UTC).timestamp())
 
 
 def month_period(month: Month, tz: ZoneInfo) -> Period:
