@@ -10,34 +10,31 @@ from slakit.spec.model import Spec
 from slakit.yamlsource import YamlDocument
 
 
-def load_spec(path: str | Path) -> Spec:
+def _load(path: str | Path) -> tuple[Spec, YamlDocument]:
     document = YamlDocument.read(path)
-    spec = document.validate(Spec)
-    return spec.model_copy(update={"source": str(path)})
+    return document.validate(Spec).model_copy(update={"source": str(path)}), document
+
+
+def load_spec(path: str | Path) -> Spec:
+    return _load(path)[0]
 
 
 def load_specs(paths: Iterable[str | Path]) -> list[Spec]:
     """Every spec, or one InputError listing the problems of all of them."""
     specs: list[Spec] = []
     errors: list[InputError] = []
+    seen: dict[str, str] = {}
     for path in paths:
         try:
-            specs.append(load_spec(path))
+            spec, document = _load(path)
         except InputError as exc:
             errors.append(exc)
-    seen: dict[str, str] = {}
-    for spec in specs:
+            continue
         if spec.service in seen:
-            errors.append(
-                InputError(
-                    Problem(
-                        spec.source,
-                        f"service {spec.service!r} is also defined in {seen[spec.service]}",
-                        field="service",
-                    )
-                )
-            )
+            message = f"service {spec.service!r} is also defined in {seen[spec.service]}"
+            errors.append(InputError(Problem(spec.source, message, "service", document.line_of(["service"]))))
         seen.setdefault(spec.service, spec.source)
+        specs.append(spec)
     if errors:
         raise InputError.merge(errors)
     return specs
