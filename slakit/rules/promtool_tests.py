@@ -121,6 +121,11 @@ class Scenario:
     def __init__(self, spec: Spec, slo: SLO) -> None:
         self.spec, self.slo = spec, slo
 
+    def everywhere(self, outcomes: str) -> dict[str, str]:
+        """The same minutes seen by as many locations as the quorum needs."""
+        quorum = self.slo.sli.uptime.quorum
+        return {"": outcomes} if quorum == 1 else {f"loc{i + 1}": outcomes for i in range(quorum)}
+
     def uptime(self, outcomes: dict[str, str]) -> tuple[list[Series], Timeline, int]:
         sli = self.slo.sli.uptime
         base = {
@@ -254,7 +259,7 @@ def outage_case(spec: Spec, slo: SLO) -> Case:
     recovery = max((t.short for t in slo.tiers), default=30) + 10
     scenario = Scenario(spec, slo)
     if slo.sli.kind == "uptime":
-        series, timeline, minutes = scenario.uptime({"": "u" * HISTORY + "d" * outage + "u" * recovery})
+        series, timeline, minutes = scenario.uptime(scenario.everywhere("u" * HISTORY + "d" * outage + "u" * recovery))
     else:
         events = [(100, 0, 0)] * HISTORY + [(0, 50, 50)] * outage + [(100, 0, 0)] * recovery
         series, timeline, minutes = scenario.ratio(events)
@@ -304,7 +309,7 @@ def pattern_case(spec: Spec, slo: SLO, severity: str) -> Case | None:
     history = tier.long + 60
     if slo.sli.kind == "uptime":
         text = "u" * history + ("u" * (every - 1) + "d") * (length // every + 1)
-        series, timeline, minutes = scenario.uptime({"": text})
+        series, timeline, minutes = scenario.uptime(scenario.everywhere(text))
         what = f"one bad minute in {every}"
     else:
         clean = [(RATIO_TRAFFIC, 0, 0)] * history
@@ -342,7 +347,7 @@ def budget_case(spec: Spec, slo: SLO) -> Case:
         down = max(targets) + 2
         start = 400  # in January 1970 (New York's January starts at minute 300 of the epoch)
         text = "u" * start + "." * 20 + "_" * 15 + "u" * 30 + "d" * down + "u" * 20
-        series, timeline, minutes = scenario.uptime({"": text})
+        series, timeline, minutes = scenario.uptime(scenario.everywhere(text))
     else:
         text = None
         events = [(1000, 0, 0)] * 400 + [(900, 60, 40)] * 30 + [(1000, 0, 0)] * 30
@@ -387,7 +392,7 @@ def budget_case(spec: Spec, slo: SLO) -> Case:
 def absent_case(spec: Spec, slo: SLO) -> Case:
     """The exporter disappears: the data-absent alert fires, then clears when minutes flow again."""
     scenario = Scenario(spec, slo)
-    series, timeline, minutes = scenario.uptime({"": "u" * 120 + "_" * 40 + "u" * 40})
+    series, timeline, minutes = scenario.uptime(scenario.everywhere("u" * 120 + "_" * 40 + "u" * 40))
     case = Case(f"{spec.service}/{slo.name}: exporter gone for 40 minutes", series, minutes)
     expect = Expectations(spec, slo, timeline)
     checks = Checks(spec, slo, case, expect)

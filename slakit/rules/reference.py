@@ -168,13 +168,23 @@ class Expectations:
     def period_totals(self, t: int) -> tuple[Period | None, int, int, int]:
         """(period, bad, known, elapsed) of the period current at slow evaluation t."""
         t = self.slow_eval(t)
+        if self.slo.period.rolling:
+            bad, total, _ = self.timeline.window(t, self.slo.period.rolling)
+            return None, bad, total, self.slo.period.rolling
         period, bad, total = self.timeline.period_sum(t)
         elapsed = (t - self.timeline.lag) - period.start // 60 + 1 if period else 0
         return period, bad, total, elapsed
 
-    def allowed(self, period: Period, total: int) -> int:
-        events = period.minutes if self.slo.sli.kind == "uptime" else total
-        return max(allowed_bad(events, self.budget, self.slo.objective.strict), 0)
+    def minutes(self, period: Period | None) -> int:
+        """Minutes in the period: a calendar month, or the rolling window."""
+        return period.minutes if period is not None else self.slo.period.rolling
+
+    def events(self, period: Period | None, total: int) -> int:
+        """What the objective is a fraction of: the period's minutes (uptime) or its events (ratio)."""
+        return self.minutes(period) if self.slo.sli.kind == "uptime" else total
+
+    def allowed(self, period: Period | None, total: int) -> int:
+        return max(allowed_bad(self.events(period, total), self.budget, self.slo.objective.strict), 0)
 
     def budget_spent(self, t: int) -> list[str]:
         period, bad, total, _ = self.period_totals(t)
@@ -187,7 +197,7 @@ class Expectations:
 
     def breached(self, t: int) -> bool:
         period, bad, total, _ = self.period_totals(t)
-        n = period.minutes if self.slo.sli.kind == "uptime" else total
+        n = self.events(period, total)
         if self.slo.objective.strict:
             return not (bad < n * self.budget) and not (self.slo.sli.kind == "ratio" and total == 0)
         return bad > n * self.budget
@@ -196,7 +206,7 @@ class Expectations:
         period, bad, _, _ = self.period_totals(t)
         earned = 0
         for tier in self.slo.credits.tiers:
-            if bad >= credit_threshold(period.minutes, tier.when.op, tier.when.value):
+            if bad >= credit_threshold(self.minutes(period), tier.when.op, tier.when.value):
                 earned = max(earned, tier.credits)
         return earned
 
@@ -205,7 +215,7 @@ class Expectations:
         warn = self.slo.alerting.credit_warning
         out = []
         for tier in self.slo.credits.tiers:
-            threshold = credit_threshold(period.minutes, tier.when.op, tier.when.value)
+            threshold = credit_threshold(self.minutes(period), tier.when.op, tier.when.value)
             if bad * warn.denominator >= threshold * warn.numerator and bad < threshold:
                 out.append(tier.credits)
         return out

@@ -72,8 +72,13 @@ def period_rules(spec: Spec, slo: SLO, labels: dict[str, str]) -> list[Rule]:
 
 
 def _with_period(expr: str, spec: Spec, slo: SLO) -> str:
-    """Attach the counted minute's `period` label (and drop the sample outside the boundary table)."""
-    return f"(\n  {expr}\n)\n+ on() group_left(period) (0 * {slo_selector(PERIOD_ELAPSED, spec, slo)})"
+    """Attach the counted minute's `period` label (and drop the sample outside the boundary table).
+
+    Only the freshest period series joins: after a restart or a backfill (no staleness markers), last
+    month's series stays visible for the lookback, and a plain join would fail as many-to-many.
+    """
+    current = f"topk(1, timestamp({slo_selector(PERIOD_ELAPSED, spec, slo)}))"
+    return f"(\n  {expr}\n)\n+ on() group_left(period) (0 * {current})"
 
 
 def uptime_rules(spec: Spec, slo: SLO, sli: UptimeSLI, labels: dict[str, str]) -> list[Rule]:
