@@ -11,6 +11,14 @@ import pytest
 
 from slakit.errors import InputError
 from slakit.exporter.config import ExporterConfig, json_schema, load_config, parse_status_codes
+from slakit.yamlsource import Loader
+
+# The parser's own words: libyaml's when PyYAML has it (slakit then uses it), else pure-Python PyYAML's.
+BAD_INDENT = (
+    "did not find expected '-' indicator"
+    if Loader.__name__ == "CSafeLoader"
+    else "expected <block end>, but found '<block mapping start>'"
+)
 
 MINIMAL = """\
 probes:
@@ -104,7 +112,7 @@ def test_example_config_is_valid() -> None:
         ("- just\n- a list\n", ["F:1: the config must be a mapping with a `probes` list"]),
         (
             PROBE + "   bad: [\n",
-            ["F:7: invalid YAML: expected <block end>, but found '<block mapping start>'"],
+            [f"F:7: invalid YAML: {BAD_INDENT}"],
         ),
         ("probes: {name: a}\n", ["F:1: probes: Input should be a valid list"]),
         (PROBE + "    timout: 3s\n", ["F:7: probes[0].timout: Extra inputs are not permitted"]),
