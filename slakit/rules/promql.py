@@ -47,12 +47,6 @@ def exceeds(bad: str, total: str, limit: Fraction) -> str:
     return f"{bad} * {limit.denominator} > {total} * {limit.numerator}"
 
 
-def reaches(bad: str, total: str, limit: Fraction, strict: bool) -> str:
-    """`bad / total >= limit` (or `>` when strict), in integers."""
-    op = ">" if strict else ">="
-    return f"{bad} * {limit.denominator} {op} {total} * {limit.numerator}"
-
-
 def number(value: Fraction | int | float) -> str:
     return format_number(value)
 

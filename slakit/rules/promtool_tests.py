@@ -21,7 +21,6 @@ from slakit.rules.periods import GROUP as PERIODS_GROUP
 from slakit.rules.reference import Expectations, Series, Timeline, ratio_timeline, uptime_timeline
 from slakit.rules.render import HEADER, dump_yaml
 from slakit.spec.model import SLO, Spec
-from slakit.spec.ratios import format_percent
 
 HISTORY = 3 * 1440 + 60  # three days and an hour of clean history before any incident
 MAX_PATTERN_MINUTES = 3000
@@ -166,11 +165,10 @@ class Scenario:
                     running += events[k - 1][column]
                 values[k] += running
         series = [Series(labelsets[k], v) for k, v in counters.items()]
-        bad = [s for s in series if any(_matches(s.labels, sel) for sel in sli.errors)]
-        total = [s for s in series if any(_matches(s.labels, sel) for sel in sli.total)]
+        # A series matched by two selectors counts twice, as PromQL's sum of the selectors does.
         errors_weighted = [s for sel in sli.errors for s in series if _matches(s.labels, sel)]
         total_weighted = [s for sel in sli.total for s in series if _matches(s.labels, sel)]
-        assert bad and total
+        assert errors_weighted and total_weighted, "the scenario's series must match the SLI's selectors"
         return series, ratio_timeline(errors_weighted, total_weighted, minutes, self.spec.periods), minutes
 
 
@@ -506,6 +504,3 @@ def test_files(specs: list[Spec]) -> dict[str, str]:
     files = {f"{slo_file_stem(spec, slo)}.test.yml": slo_test_file(spec, slo) for spec in specs for slo in spec.slos}
     files[f"{META}.test.yml"] = meta_test_file(specs)
     return files
-
-
-__all__ = ["compress", "format_percent", "test_files"]
