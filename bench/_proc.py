@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import threading
@@ -152,6 +153,24 @@ class Background:
         elapsed = time.monotonic() - self.t0
         other = (system_busy_seconds() - self.busy0) - (self._own() - self.own0)
         return max(0.0, other / elapsed) if elapsed > 0 else 0.0
+
+
+def add_machine_arguments(parser: argparse.ArgumentParser, quiet_when: str) -> None:
+    """`--nice` and `--quiet-wait`, shared by the exporter benchmarks (see `niceness`, `wait_quiet`)."""
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="nice value for the driver, nginx and the exporter(s); negative (root) approximates a dedicated "
+        "machine on a shared one",
+    )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help=f"{quiet_when}, wait up to S s for the machine to be idle (other sessions' jobs)",
+    )
 
 
 def wait_quiet(max_wait: float, threshold: float = 0.25, settle: float = 3.0) -> float:

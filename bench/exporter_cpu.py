@@ -26,7 +26,7 @@ from bench import _scrape
 from bench._driver import every, paced, sleep_until
 from bench._exporters import Blackbox, Slakit, slakit_available
 from bench._nginx import NginxTargets, window_stats
-from bench._proc import Background, RssSampler, cpu_split, niceness, tree_cpu_seconds, wait_quiet
+from bench._proc import Background, RssSampler, add_machine_arguments, cpu_split, niceness, tree_cpu_seconds, wait_quiet
 from bench._report import save, table
 
 GOAL_RATIO = 0.8
@@ -46,20 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="run both exporters at once in one window (same background noise for both; a cross-check)",
     )
-    parser.add_argument(
-        "--nice",
-        type=int,
-        default=0,
-        help="nice value for the driver, nginx and the exporter(s); negative (root) approximates a dedicated "
-        "machine on a shared one",
-    )
-    parser.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=60.0,
-        metavar="S",
-        help="before each side, wait up to S s for the machine to be idle (other sessions' jobs)",
-    )
+    add_machine_arguments(parser, "before each side")
 
 
 class BlackboxSide:

@@ -34,7 +34,7 @@ from bench import _scrape
 from bench._driver import every, sleep_until
 from bench._exporters import Slakit, slakit_available
 from bench._nginx import NginxTargets, gap_stats, window_stats
-from bench._proc import Background, RssSampler, cpu_split, niceness, tree_cpu_seconds, wait_quiet
+from bench._proc import Background, RssSampler, add_machine_arguments, cpu_split, niceness, tree_cpu_seconds, wait_quiet
 from bench._report import save, table
 
 GOAL_P99_MS = 100.0
@@ -55,20 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--window", type=float, default=90.0, help="measured window, seconds")
     parser.add_argument("--scrape-every", type=float, default=1.0, help="/metrics scrape period, seconds")
     parser.add_argument("--canary-every", type=float, default=0.1, help="/-/healthy poll period, seconds")
-    parser.add_argument(
-        "--nice",
-        type=int,
-        default=0,
-        help="nice value for the driver, nginx and the exporter(s); negative (root) approximates a dedicated "
-        "machine on a shared one",
-    )
-    parser.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=60.0,
-        metavar="S",
-        help="before starting, wait up to S s for the machine to be idle (other sessions' jobs)",
-    )
+    add_machine_arguments(parser, "before starting")
     parser.add_argument(
         "--trace",
         action="store_true",
