@@ -21,6 +21,7 @@ from slakit.exporter.exposition import Family, ProbeSeries, SimpleHistogram
 from slakit.exporter.minutes import MINUTE, minute_start
 from slakit.exporter.probers import Prober, ProbeResult, build_prober, run_with_deadline
 from slakit.exporter.probers.http import make_client
+from slakit.exporter.traffic import TrafficCounters
 
 if TYPE_CHECKING:
     import aiohttp
@@ -84,6 +85,7 @@ class Exporter:
         self.in_flight = 0
         self.schedule_lag = SimpleHistogram(SCHEDULE_LAG, LAG_BUCKETS)
         self.loop_lag = SimpleHistogram(LOOP_LAG, LAG_BUCKETS)
+        self.traffic = TrafficCounters()  # fed by log sources and the events API
         self.last_minute_closed = float(minute_start(clock()))
         self._background: list[asyncio.Task[None]] = []
         self._reload_lock = asyncio.Lock()
@@ -268,6 +270,7 @@ class Exporter:
             gauge(LAST_MINUTE, self.last_minute_closed),
             LOOP_LAG.header(openmetrics) + self.loop_lag.render(),
             f'{BUILD_INFO.header(openmetrics)}{BUILD_INFO.name}{{version="{__version__}"}} 1\n',
+            *self.traffic.render(openmetrics),
         ]
 
     def render(self, openmetrics: bool = False) -> bytes:
