@@ -34,12 +34,13 @@ test: deps lint check-generated unit  ## the whole suite: lint, generated-file d
 
 GENERATED := rules/generated docs/schemas
 
-generate:  ## rewrite every checked-in generated file: rules/generated (rules + promtool tests), docs/schemas
+generate:  ## rewrite every checked-in generated file: rules/generated (rules, promtool tests, alertmanager.yml), docs/schemas
 	$(MAKE) --no-print-directory generate-into OUT=.
 
 generate-into:
 	rm -rf $(OUT)/rules/generated && mkdir -p $(OUT)/docs/schemas
 	$(PYTHON) -m slakit rules generate rules/specs/*.yaml -o $(OUT)/rules/generated >/dev/null
+	$(PYTHON) -m slakit alertmanager rules/specs/*.yaml -o $(OUT)/rules/generated/alertmanager.yml
 	$(PYTHON) -m slakit check --print-schema spec > $(OUT)/docs/schemas/slo-spec.schema.json
 	$(PYTHON) -m slakit check --print-schema exporter-config > $(OUT)/docs/schemas/exporter-config.schema.json
 
