@@ -1,7 +1,7 @@
 # slakit — developer entry points. `make help` lists them.
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
-APT_PACKAGES := prometheus prometheus-alertmanager openssl
+APT_PACKAGES := prometheus prometheus-alertmanager chromium openssl
 PYTEST_WORKERS ?= 4
 
 .PHONY: help deps system-deps python-deps run test lint unit generate generate-into check-generated bench clean
@@ -11,8 +11,8 @@ help:  ## list targets
 
 deps: system-deps python-deps  ## install everything slakit and its tests need
 
-system-deps:  ## Debian packages: Prometheus, promtool, Alertmanager (root, apt-get)
-	@missing=""; for b in prometheus promtool alertmanager; do command -v $$b >/dev/null || missing=1; done; \
+system-deps:  ## Debian packages: Prometheus, promtool, Alertmanager, amtool, Chromium (root, apt-get)
+	@missing=""; for b in prometheus promtool prometheus-alertmanager amtool chromium; do command -v $$b >/dev/null || missing=1; done; \
 	if [ -n "$$missing" ]; then \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(APT_PACKAGES); \
 	fi
