@@ -1,0 +1,1 @@
+"""Support SLA: business-time deadlines, the ticket book and its metrics."""
