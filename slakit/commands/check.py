@@ -19,6 +19,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--exporter-config", action="append", default=[], metavar="FILE", help="exporter config to validate"
     )
     parser.add_argument(
+        "--maintenance", action="append", default=[], metavar="FILE", help="maintenance calendar (.yaml or .ics)"
+    )
+    parser.add_argument("--exclusions", action="append", default=[], metavar="FILE", help="exclusions ledger (YAML)")
+    parser.add_argument(
         "--print-schema",
         choices=("spec", "exporter-config"),
         help="print the JSON Schema of a file format and exit (published in docs/schemas/)",
@@ -42,14 +46,21 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("nothing to check: give SPEC files and/or --exporter-config FILE")
     errors: list[InputError] = []
     checked: list[str] = []
+    specs = []
     if args.specs:
         from slakit.spec import load_specs
 
         try:
-            load_specs(args.specs)
+            specs = load_specs(args.specs)
             checked.extend(args.specs)
         except InputError as exc:
             errors.append(exc)
+    if args.maintenance or args.exclusions:
+        from slakit.contract.check import check_files
+
+        passed, failed = check_files(specs, args.maintenance, args.exclusions, bool(args.specs))
+        checked.extend(passed)
+        errors.extend(failed)
     for path in args.exporter_config:
         from slakit.exporter.config import load_config
 

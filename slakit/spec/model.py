@@ -21,6 +21,7 @@ from pydantic import (
 
 from slakit.durations import format_duration, parse_duration
 from slakit.spec.calendar import Month, month_periods, zone
+from slakit.spec.contract import MaintenancePolicy
 from slakit.spec.ratios import Comparison, format_percent, parse_percent
 
 SPEC_VERSION = 1
@@ -155,6 +156,10 @@ class UptimeSLI(Strict):
     probe_service: str | None = Field(None, description="exporter `service` label; default: the spec's")
     quorum: int = Field(1, ge=1, description="locations that must see a minute down for it to count")
     metric: str = "slakit_probe_minutes_total"
+    external_probes: list[str] = Field(
+        default_factory=list,
+        description="probes of external services: an unavailable minute one of them also saw down is excluded",
+    )
 
     @field_validator("probes")
     @classmethod
@@ -337,6 +342,7 @@ class Spec(Strict):
     description: str = ""
     labels: Labels = Field(default_factory=dict, description="added to every recorded series and alert")
     calendar: Calendar | None = None
+    maintenance: MaintenancePolicy | None = Field(None, description="the planned-downtime policy")
     slos: list[SLO] = Field(min_length=1)
     source: str = Field("", exclude=True, description="file the spec was loaded from")
 

@@ -1,0 +1,1 @@
+"""Contract semantics the rules cannot see: planned downtime, the exclusions ledger, closed months."""
