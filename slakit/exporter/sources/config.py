@@ -1,0 +1,148 @@
+"""The `sources:` entries of the exporter config: which log file feeds which real-traffic counter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from slakit.errors import Problem
+from slakit.yamlsource import YamlDocument, format_path
+
+REJECT_REASONS: tuple[str, ...] = ("malformed", "missing_field", "bad_status", "unknown_value", "too_long")
+MIN_LINE_BYTES, MAX_LINE_BYTES = 1024, 1024 * 1024
+# the result values of each kind (as in slakit/exporter/traffic.py, which imports the config and so not this way)
+RESULTS: dict[str, tuple[str, ...]] = {"webhook_deliveries": ("delivered", "failed"), "menu_syncs": ("ok", "failed")}
+
+
+def normalize(value: Any) -> str | None:
+    """A JSON scalar as the text it is matched by: `true`, `200`, `delivered`; None for anything else."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | str):
+        return str(value)
+    return None
+
+
+class SourceConfig(BaseModel):
+    """One followed log file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="unique source name; the `source` label of the log metrics")
+    service: str = Field(description="the `service` label of the counted events")
+    kind: Literal["requests", "webhook_deliveries", "menu_syncs"] = Field(
+        description="the counter fed: slakit_requests_total, slakit_webhook_deliveries_total or slakit_menu_syncs_total"
+    )
+    path: Path = Field(description="absolute path of the log file (followed across rotation)")
+    format: Literal["combined", "json"] = Field(
+        "combined", description="combined: nginx/Apache combined or common log format; json: one object per line"
+    )
+    fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="json only: {status: PATH} (requests) or {result: PATH} (other kinds); dotted paths for "
+        "nested objects. Default: the key `status` or `result`",
+    )
+    results: dict[str, list[str | int | bool]] | None = Field(
+        None,
+        description="json, webhook_deliveries/menu_syncs: the values meaning each result, e.g. "
+        "{delivered: [delivered, ok], failed: [failed, error, timeout]}. Default: the result names themselves",
+    )
+    start_at: Literal["end", "beginning"] = Field(
+        "end", description="where to start in a file never read before (no saved offset)"
+    )
+    max_line_bytes: int = Field(
+        64 * 1024,
+        ge=MIN_LINE_BYTES,
+        le=MAX_LINE_BYTES,
+        description="longer lines are rejected (`too_long`) without being held in memory",
+    )
+
+    @field_validator("name", "service")
+    @classmethod
+    def _label(cls, v: str, info: ValidationInfo) -> str:
+        from slakit.exporter.config import _label_value
+
+        return _label_value(info.field_name or "value", v)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: Path) -> Path:
+        if not v.is_absolute():
+            raise ValueError(f"path {str(v)!r} must be absolute")
+        if v.is_dir():
+            raise ValueError(f"path {str(v)!r} is a directory")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SourceConfig:
+        field = self.field_key
+        if self.format == "combined":
+            if self.kind != "requests":
+                raise ValueError(f"format combined only gives requests; kind {self.kind} needs format json")
+            if self.fields or self.results is not None:
+                raise ValueError("fields and results are for format json only")
+        unknown = set(self.fields) - {field}
+        if unknown:
+            raise ValueError(f"fields: unknown key {sorted(unknown)[0]!r}; kind {self.kind} reads only {field!r}")
+        for key, path in self.fields.items():
+            if not path or any(not part for part in path.split(".")):
+                raise ValueError(f"fields.{key}: {path!r} is not a field name or dotted path")
+        if self.results is not None:
+            if self.kind == "requests":
+                raise ValueError("results is for webhook_deliveries and menu_syncs; requests use the status code")
+            names = RESULTS[self.kind]
+            if bad := set(self.results) - set(names):
+                raise ValueError(f"results: unknown result {sorted(bad)[0]!r}; use {', '.join(names)}")
+            seen: dict[str, str] = {}
+            for result, values in self.results.items():
+                for value in values:
+                    text = normalize(value)
+                    assert text is not None
+                    if text in seen and seen[text] != result:
+                        raise ValueError(f"results: value {text!r} is listed for both {seen[text]} and {result}")
+                    seen[text] = result
+        return self
+
+    @property
+    def field_key(self) -> str:
+        return "status" if self.kind == "requests" else "result"
+
+    @property
+    def field_path(self) -> tuple[str, ...]:
+        return tuple(self.fields.get(self.field_key, self.field_key).split("."))
+
+    @property
+    def value_map(self) -> dict[str, str]:
+        """Normalized JSON value → label value (webhook_deliveries, menu_syncs)."""
+        names = RESULTS[self.kind]
+        results = self.results if self.results is not None else {n: [n] for n in names}
+        return {text: result for result, values in results.items() for v in values if (text := normalize(v))}
+
+
+def check_sources(v: list[SourceConfig], info: ValidationInfo) -> list[SourceConfig]:
+    """Field validator of ExporterConfig.sources: a state_dir is needed to persist offsets."""
+    if v and "state_dir" in info.data and info.data["state_dir"] is None:
+        raise ValueError("sources need a top-level state_dir where read offsets are kept across restarts")
+    return v
+
+
+def duplicate_problems(doc: YamlDocument) -> list[Problem]:
+    """Sources whose name repeats, with their line (pydantic's model check would have none)."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    sources = data.get("sources")
+    if not isinstance(sources, list):
+        return []
+    seen: dict[str, int] = {}
+    problems = []
+    for i, source in enumerate(sources):
+        name = source.get("name") if isinstance(source, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            loc = ["sources", i, "name"]
+            msg = f"source {name!r} is already defined at sources[{seen[name]}]; source names must be unique"
+            problems.append(Problem(doc.source, msg, field=format_path(loc), line=doc.line_of(loc)))
+        seen.setdefault(name, i)
+    return problems
