@@ -23,6 +23,7 @@ from slakit.durations import format_duration, parse_duration
 from slakit.spec.calendar import Month, month_periods, zone
 from slakit.spec.contract import MaintenancePolicy
 from slakit.spec.ratios import Comparison, format_percent, parse_percent
+from slakit.spec.support import SupportPolicy
 
 SPEC_VERSION = 1
 NAME = re.compile(r"^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$")
@@ -344,6 +345,7 @@ class Spec(Strict):
     calendar: Calendar | None = None
     maintenance: MaintenancePolicy | None = Field(None, description="the planned-downtime policy")
     slos: list[SLO] = Field(min_length=1)
+    support: SupportPolicy | None = Field(None, description="support SLA: response and resolution in business time")
     source: str = Field("", exclude=True, description="file the spec was loaded from")
 
     @model_validator(mode="after")
