@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import re
+import socket
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -13,10 +15,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from slakit import durations
 from slakit.errors import InputError, Problem
@@ -34,6 +38,13 @@ FAILURE_REASONS: tuple[str, ...] = (
     "too_large",
     "body_mismatch",
 )
+# The round-trip webhook prober's reasons (probers/webhook.py); the http and outbound_webhook probers use the above.
+WEBHOOK_FAILURE_REASONS: tuple[str, ...] = ("trigger_failed", "timeout", "bad_signature", "stale", "mismatch")
+PROBER_FAILURE_REASONS: dict[str, tuple[str, ...]] = {
+    "http": FAILURE_REASONS,
+    "outbound_webhook": FAILURE_REASONS,
+    "webhook": WEBHOOK_FAILURE_REASONS,
+}
 
 _DECIMAL_DURATION_RE = re.compile(r"^(\d+\.\d+)(ms|s|m|h)$")  # `1.5s`: accepted beyond Prometheus' syntax
 _SIZE_RE = re.compile(r"^(\d+)\s*(B|KiB|MiB|GiB|kB|MB|GB)?$")
@@ -150,6 +161,272 @@ class TLSConfig(BaseModel):
         return self
 
 
+def _expand_env(value: str) -> str:
+    """`${VAR}` → the variable's value; a variable that is not set is an error naming it."""
+
+    def one(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in os.environ:
+            raise ValueError(f"environment variable {name} (used as ${{{name}}}) is not set")
+        return os.environ[name]
+
+    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", one, value)
+
+
+def _inline_secret(value: object) -> None:
+    if value is not None:
+        raise ValueError("secrets are not accepted in the config text; use the _file or _env form of this key")
+
+
+def _listen_address(value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"invalid address {value!r}: use HOST:PORT, like 127.0.0.1:9143")
+    return value
+
+
+class ServerTLSConfig(BaseModel):
+    """TLS of an extra listener (webhook receiver, events API): certificate and key files (PEM)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cert_file: Path = Field(description="server certificate chain (PEM); re-read at reload")
+    key_file: Path | None = Field(None, description="private key (PEM), unless inside cert_file")
+
+    @field_validator("cert_file", "key_file")
+    @classmethod
+    def _exists(cls, v: Path | None) -> Path | None:
+        if v is not None and not v.is_file():
+            raise ValueError(f"{str(v)!r} does not exist or is not a file")
+        return v
+
+
+class SignatureConfig(BaseModel):
+    """HMAC-SHA256 webhook signatures: header format, timestamp window and the keys (never in the config)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    header: str = Field("X-Signature", description="header carrying the signature")
+    prefix: str = Field("sha256=", description="text before the hex digest in the header")
+    timestamp_header: str | None = Field("X-Timestamp", description="header with the Unix time of signing; null: none")
+    signed_content: Literal["body", "timestamp.body"] = Field(
+        "body", description="what is signed: the raw body, or `<timestamp>.<raw body>`"
+    )
+    tolerance: Duration = Field(300.0, description="accepted distance between the timestamp and now")
+    secret_file: Path | None = Field(None, description="file holding the current key (surrounding whitespace dropped)")
+    secret_env: str | None = Field(None, description="environment variable holding the current key")
+    previous_secret_file: Path | None = Field(None, description="the previous key during a rotation (file)")
+    previous_secret_env: str | None = Field(None, description="the previous key during a rotation (variable)")
+    secret: SkipJsonSchema[Any] = Field(None, exclude=True)
+    previous_secret: SkipJsonSchema[Any] = Field(None, exclude=True)
+    _keys: tuple[bytes, ...] = PrivateAttr(())
+
+    @field_validator("secret", "previous_secret")
+    @classmethod
+    def _no_inline(cls, v: object) -> None:
+        _inline_secret(v)
+
+    @field_validator("header", "timestamp_header")
+    @classmethod
+    def _header(cls, v: str | None) -> str | None:
+        if v is not None and not _HEADER_NAME_RE.match(v):
+            raise ValueError(f"invalid header name {v!r}")
+        return v
+
+    @field_validator("secret_file", "previous_secret_file")
+    @classmethod
+    def _secret_file(cls, v: Path | None) -> Path | None:
+        from slakit.exporter.webhooks.secrets import read_secret_file
+
+        if v is not None:
+            read_secret_file(v)
+        return v
+
+    @field_validator("secret_env", "previous_secret_env")
+    @classmethod
+    def _secret_env(cls, v: str | None) -> str | None:
+        from slakit.exporter.webhooks.secrets import read_secret_env
+
+        if v is not None:
+            read_secret_env(v)
+        return v
+
+    @model_validator(mode="after")
+    def _load(self) -> SignatureConfig:
+        from slakit.exporter.webhooks.secrets import load_secret
+
+        if (self.secret_file is None) == (self.secret_env is None):
+            raise ValueError("set exactly one of secret_file and secret_env")
+        if self.previous_secret_file is not None and self.previous_secret_env is not None:
+            raise ValueError("set at most one of previous_secret_file and previous_secret_env")
+        keys = [load_secret(self.secret_file, self.secret_env)]
+        if self.previous_secret_file is not None or self.previous_secret_env is not None:
+            keys.append(load_secret(self.previous_secret_file, self.previous_secret_env))
+        self._keys = tuple(keys)
+        return self
+
+    @property
+    def keys(self) -> tuple[bytes, ...]:
+        """The current key, then the previous one if configured (loaded when the config was loaded)."""
+        return self._keys
+
+
+class WebhookReceiverConfig(BaseModel):
+    """The exporter's own webhook endpoint, where round-trip probes wait for their deliveries."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    listen_address: str = Field(description="HOST:PORT of the receiver (apart from /metrics)")
+    tls: ServerTLSConfig | None = Field(None, description="serve HTTPS with these files")
+    path: str = Field("/webhooks", description="URL path deliveries are POSTed to")
+    callback_url: str = Field(
+        description="URL of THIS replica's receiver as the system under test must call it; ${VAR} is expanded"
+    )
+    replica_id: str = Field(
+        default_factory=lambda: os.environ.get("HOSTNAME") or socket.gethostname(),
+        description="this replica's id inside every correlation id; ${VAR} is expanded; default $HOSTNAME",
+    )
+    signature: SignatureConfig
+    max_body_bytes: Size = Field(1024 * 1024, description="larger deliveries are refused with 413")
+
+    @field_validator("listen_address")
+    @classmethod
+    def _addr(cls, v: str) -> str:
+        return _listen_address(v)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        if not re.fullmatch(r"/[A-Za-z0-9/_.~-]*", v):
+            raise ValueError(f"path {v!r} must start with / and contain only letters, digits and / _ . ~ -")
+        return v
+
+    @field_validator("callback_url")
+    @classmethod
+    def _callback(cls, v: str) -> str:
+        v = _expand_env(v)
+        if not v.startswith(("http://", "https://")):
+            raise ValueError(f"callback_url must start with http:// or https:// (got {v!r})")
+        return v
+
+    @field_validator("replica_id")
+    @classmethod
+    def _replica(cls, v: str) -> str:
+        v = _expand_env(v)
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", v):
+            raise ValueError(f"replica_id {v!r} must be 1-64 letters, digits, '_', '.' or '-'")
+        return v
+
+
+class EventsAPIConfig(BaseModel):
+    """`POST /api/v1/events`: outcomes reported by applications, with a bearer token."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    listen_address: str = Field(description="HOST:PORT; may be the webhook receiver's (then one listener serves both)")
+    tls: ServerTLSConfig | None = Field(None, description="serve HTTPS with these files")
+    token_file: Path | None = Field(None, description="file holding the bearer token")
+    token_env: str | None = Field(None, description="environment variable holding the bearer token")
+    token: SkipJsonSchema[Any] = Field(None, exclude=True)
+    services: list[str] = Field(min_length=1, description="the only services events may name")
+    max_body_bytes: Size = Field(1024 * 1024, description="larger request bodies are refused with 413")
+    max_events: int = Field(1000, ge=1, le=100_000, description="events per request at most")
+    _token: bytes = PrivateAttr(b"")
+
+    @field_validator("token")
+    @classmethod
+    def _no_inline(cls, v: object) -> None:
+        _inline_secret(v)
+
+    @field_validator("listen_address")
+    @classmethod
+    def _addr(cls, v: str) -> str:
+        return _listen_address(v)
+
+    @field_validator("services")
+    @classmethod
+    def _services(cls, v: list[str]) -> list[str]:
+        return [_label_value("service", s) for s in v]
+
+    @field_validator("token_file")
+    @classmethod
+    def _token_file(cls, v: Path | None) -> Path | None:
+        from slakit.exporter.webhooks.secrets import read_secret_file
+
+        if v is not None:
+            read_secret_file(v)
+        return v
+
+    @field_validator("token_env")
+    @classmethod
+    def _token_env(cls, v: str | None) -> str | None:
+        from slakit.exporter.webhooks.secrets import read_secret_env
+
+        if v is not None:
+            read_secret_env(v)
+        return v
+
+    @model_validator(mode="after")
+    def _load(self) -> EventsAPIConfig:
+        from slakit.exporter.webhooks.secrets import load_secret
+
+        if (self.token_file is None) == (self.token_env is None):
+            raise ValueError("set exactly one of token_file and token_env")
+        self._token = load_secret(self.token_file, self.token_env)
+        return self
+
+    @property
+    def bearer_token(self) -> bytes:
+        return self._token
+
+
+class WebhookProbeConfig(BaseModel):
+    """Round trip: where the correlation id travels and what the delivery must contain."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    trigger_header: str | None = Field(
+        "X-Correlation-Id", description="trigger request header carrying the correlation id; null: none"
+    )
+    delivery_header: str | None = Field(None, description="delivery header carrying the correlation id")
+    delivery_field: str | None = Field(
+        "correlation_id", description="dotted path of the correlation id in the delivery's JSON body"
+    )
+    expect: dict[str, Any] = Field(default_factory=dict, description="dotted JSON path → value the delivery must have")
+    body_must_match: list[str] = Field(default_factory=list, description="regexes the delivery body must all match")
+
+    @field_validator("trigger_header", "delivery_header")
+    @classmethod
+    def _header(cls, v: str | None) -> str | None:
+        if v is not None and not _HEADER_NAME_RE.match(v):
+            raise ValueError(f"invalid header name {v!r}")
+        return v
+
+    @field_validator("body_must_match")
+    @classmethod
+    def _regexes(cls, v: list[str]) -> list[str]:
+        for pattern in v:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _where(self) -> WebhookProbeConfig:
+        if self.delivery_header is None and self.delivery_field is None:
+            raise ValueError("set delivery_header or delivery_field: where the delivery carries the correlation id")
+        return self
+
+
+class OutboundWebhookConfig(BaseModel):
+    """Outbound: how the sample payload sent to the customer's URL is signed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    signature: SignatureConfig
+
+
 class ProbeConfig(BaseModel):
     """One probe: a target checked on its own interval, counted by the minute."""
 
@@ -157,7 +434,7 @@ class ProbeConfig(BaseModel):
 
     name: str = Field(description="probe name; the `probe` label. Unique within its service")
     service: str = Field(description="the `service` label: what the SLA contract is about")
-    prober: Literal["http"] = Field("http", description="which prober runs this probe")
+    prober: Literal["http", "webhook", "outbound_webhook"] = Field("http", description="which prober runs this probe")
     url: str = Field(description="http:// or https:// URL")
     interval: Duration = Field(description="time between probe starts, like 15s")
     timeout: Duration = Field(description="one deadline for DNS, connect, TLS and response; < interval")
@@ -188,6 +465,8 @@ class ProbeConfig(BaseModel):
         description="for minute_rule failure_ratio: down when failed/completed >= this",
     )
     duration_buckets: list[float] | None = Field(None, description="histogram buckets; default: top level")
+    webhook: WebhookProbeConfig | None = Field(None, description="prober webhook: the round trip's correlation")
+    outbound: OutboundWebhookConfig | None = Field(None, description="prober outbound_webhook: payload signing")
 
     @field_validator("name")
     @classmethod
@@ -249,6 +528,12 @@ class ProbeConfig(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> ProbeConfig:
+        if (self.prober == "webhook") != (self.webhook is not None):
+            raise ValueError("a `webhook:` block is required with prober webhook, and only there")
+        if (self.prober == "outbound_webhook") != (self.outbound is not None):
+            raise ValueError("an `outbound:` block is required with prober outbound_webhook, and only there")
+        if self.prober == "outbound_webhook" and self.method in ("GET", "HEAD"):
+            raise ValueError("prober outbound_webhook sends a payload: set method POST (or PUT/PATCH)")
         return self
 
     @field_validator("timeout")
@@ -294,6 +579,8 @@ class ExporterConfig(BaseModel):
         description="default buckets of slakit_probe_duration_seconds",
     )
     probes: list[ProbeConfig] = Field(description="the probes; may be empty")
+    webhook_receiver: WebhookReceiverConfig | None = Field(None, description="receiver of round-trip deliveries")
+    events_api: EventsAPIConfig | None = Field(None, description="POST /api/v1/events for reported outcomes")
 
     @field_validator("location")
     @classmethod
@@ -310,6 +597,13 @@ class ExporterConfig(BaseModel):
         if duplicates := self.duplicates():
             i, first = duplicates[0]
             raise ValueError(f"probes[{i}]: {_duplicate_message(self.probes[i], first)}")
+        if self.webhook_receiver is None:
+            for i, probe in enumerate(self.probes):
+                if probe.prober == "webhook":
+                    raise ValueError(f"probes[{i}]: prober webhook needs a top-level `webhook_receiver:`")
+        receiver, events = self.webhook_receiver, self.events_api
+        if receiver and events and receiver.listen_address == events.listen_address and receiver.tls != events.tls:
+            raise ValueError("webhook_receiver and events_api share listen_address, so their `tls:` must be the same")
         return self
 
     def duplicates(self) -> list[tuple[int, int]]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from prometheus_client.utils import floatToGoString
 
-from slakit.exporter.config import FAILURE_REASONS, ProbeConfig
+from slakit.exporter.config import PROBER_FAILURE_REASONS, ProbeConfig
 from slakit.exporter.minutes import MinuteAccounting
 from slakit.exporter.probers import ProbeResult
 
@@ -83,7 +83,7 @@ class ProbeSeries:
         self.minutes = MinuteAccounting(now, config.minute_rule, config.minute_failure_ratio)
         self.success: int | None = None  # no series until the first probe completed
         self.probes = 0
-        self.failures = dict.fromkeys(FAILURE_REASONS, 0)
+        self.failures = dict.fromkeys(PROBER_FAILURE_REASONS[config.prober], 0)  # the reasons it can produce
         self.responses = dict.fromkeys(CODE_CLASSES, 0)
         self.buckets = tuple(buckets)
         self.bucket_counts = [0] * len(self.buckets)
@@ -110,6 +110,7 @@ class ProbeSeries:
         observations cannot be re-bucketed; `_count` and the `+Inf` bucket never go backwards.
         """
         self.config = config
+        self.failures = {r: self.failures.get(r, 0) for r in PROBER_FAILURE_REASONS[config.prober]}
         self.minutes.set_rule(config.minute_rule, config.minute_failure_ratio)
         buckets = tuple(buckets)
         if buckets != self.buckets:

@@ -60,6 +60,11 @@ async def _serve(config_path: str, config, host: str, port: int) -> int:  # type
         return 1
     try:
         await exporter.start(config)
+    except OSError as exc:  # the webhook receiver or events API cannot bind its address
+        log.error("%s", exc.strerror or exc)
+        await exporter.stop()
+        await runner.cleanup()
+        return 1
     except BaseException:  # e.g. InputError for an unloadable client key: exit 2, cleanly
         await exporter.stop()
         await runner.cleanup()

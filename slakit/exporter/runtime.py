@@ -18,6 +18,7 @@ from slakit.errors import InputError, Problem
 from slakit.exporter import exposition
 from slakit.exporter.config import ExporterConfig, ProbeConfig, load_config
 from slakit.exporter.exposition import Family, ProbeSeries, SimpleHistogram
+from slakit.exporter.listeners import Endpoints
 from slakit.exporter.minutes import MINUTE, minute_start
 from slakit.exporter.probers import Prober, ProbeResult, build_prober, run_with_deadline
 from slakit.exporter.probers.http import make_client
@@ -86,6 +87,7 @@ class Exporter:
         self.schedule_lag = SimpleHistogram(SCHEDULE_LAG, LAG_BUCKETS)
         self.loop_lag = SimpleHistogram(LOOP_LAG, LAG_BUCKETS)
         self.traffic = TrafficCounters()  # fed by log sources and the events API
+        self.endpoints = Endpoints(self.traffic, clock)  # webhook receiver + events API
         self.last_minute_closed = float(minute_start(clock()))
         self._background: list[asyncio.Task[None]] = []
         self._reload_lock = asyncio.Lock()
@@ -102,6 +104,7 @@ class Exporter:
         self.running = schedule
         self.apply(config)
         self.reload_ok, self.reload_ts = 1, self.clock()
+        await self.endpoints.start()
         if schedule:
             self._background = [
                 asyncio.create_task(self._minute_timer(), name="minute-timer"),
@@ -118,6 +121,7 @@ class Exporter:
         await asyncio.gather(*tasks, return_exceptions=True)
         self.tasks.clear()
         self._background.clear()
+        await self.endpoints.stop()
         if self.client is not None:
             await self.client.close()
             self.client = None
@@ -130,6 +134,7 @@ class Exporter:
         assert self.client is not None
         now = self.clock()
         new_keys = {p.key: p for p in config.probes}
+        self.endpoints.prepare(config, str(self.config_path or "config"))  # InputError: nothing changed yet
         # Build every new prober first: if one fails (say an unreadable client key), nothing has changed yet.
         fresh: dict[Key, Prober] = {}
         for i, (key, probe) in enumerate(new_keys.items()):
@@ -137,7 +142,7 @@ class Exporter:
             prober = self.probers.get(key)
             if existing is None or probe != existing.config or prober is None or prober.stale():
                 try:
-                    fresh[key] = build_prober(probe, self.client)
+                    fresh[key] = build_prober(probe, self.client, self.endpoints.hub)
                 except (ssl.SSLError, OSError, ValueError) as exc:
                     source = str(self.config_path or "config")
                     message = f"cannot set up the probe: {exc}"
@@ -163,6 +168,7 @@ class Exporter:
                 if self.running:
                     self.tasks[key] = asyncio.create_task(self._probe_loop(key), name=f"probe {key}")
         self.series = series  # keeps the config's order in the exposition
+        self.endpoints.commit()
         self.config = config
 
     async def reload(self) -> tuple[bool, str]:
@@ -271,6 +277,7 @@ class Exporter:
             LOOP_LAG.header(openmetrics) + self.loop_lag.render(),
             f'{BUILD_INFO.header(openmetrics)}{BUILD_INFO.name}{{version="{__version__}"}} 1\n',
             *self.traffic.render(openmetrics),
+            *self.endpoints.render(openmetrics),
         ]
 
     def render(self, openmetrics: bool = False) -> bytes:

@@ -226,7 +226,7 @@ def test_example_config_is_valid() -> None:
         ),
         (
             PROBE + "    prober: tcp\n",
-            ["F:7: probes[0].prober: Input should be 'http'"],
+            ["F:7: probes[0].prober: Input should be 'http', 'webhook' or 'outbound_webhook'"],
         ),
     ],
 )

@@ -12,12 +12,13 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from slakit.exporter.config import FAILURE_REASONS
+from slakit.exporter.config import FAILURE_REASONS, PROBER_FAILURE_REASONS
 
 if TYPE_CHECKING:
     import aiohttp
 
     from slakit.exporter.config import ProbeConfig
+    from slakit.exporter.webhooks.hub import WebhookHub
 
 __all__ = ["FAILURE_REASONS", "ProbeResult", "Prober", "build_prober", "run_with_deadline"]
 
@@ -35,7 +36,7 @@ class ProbeResult:
 
     @classmethod
     def failed(cls, reason: str, detail: str, **kw: object) -> ProbeResult:
-        assert reason in FAILURE_REASONS, reason
+        assert reason in _ALL_REASONS, reason
         return cls(False, reason, detail=detail, **kw)  # type: ignore[arg-type]
 
 
@@ -47,11 +48,24 @@ class Prober(Protocol):
         ...
 
 
-def build_prober(config: ProbeConfig, client: aiohttp.ClientSession) -> Prober:
+_ALL_REASONS = frozenset(r for reasons in PROBER_FAILURE_REASONS.values() for r in reasons)
+
+
+def build_prober(config: ProbeConfig, client: aiohttp.ClientSession, hub: WebhookHub | None = None) -> Prober:
     if config.prober == "http":
         from slakit.exporter.probers.http import HTTPProber
 
         return HTTPProber(config, client)
+    if config.prober == "outbound_webhook":
+        from slakit.exporter.probers.outbound_webhook import OutboundWebhookProber
+
+        return OutboundWebhookProber(config, client)
+    if config.prober == "webhook":
+        from slakit.exporter.probers.webhook import WebhookProber
+
+        if hub is None:
+            raise ValueError("prober webhook needs the exporter's webhook receiver")
+        return WebhookProber(config, client, hub)
     raise ValueError(f"unknown prober {config.prober!r}")  # pragma: no cover - the config model forbids it
 
 
