@@ -140,7 +140,7 @@ class WebhookHub:
     def forget(self, correlation_id: str) -> None:
         """The probe is done with this id; if nothing was delivered, a delivery from now on is `late`."""
         entry = self.pending.pop(correlation_id, None)
-        if entry is not None and not entry[1].done():
+        if entry is not None and (entry[1].cancelled() or not entry[1].done()):  # the deadline cancels it
             entry[1].cancel()
             self._remember(self.expired, correlation_id, self.clock() + LATE_WINDOW)
 
