@@ -53,7 +53,7 @@ def test_the_base_builds_into_the_documented_objects() -> None:
     ]
 
 
-@pytest.mark.parametrize("index", range(12))
+@pytest.mark.parametrize("index", range(len(build())), ids=[f"{o['kind']}-{o['metadata']['name']}" for o in build()])
 def test_every_object_validates_against_its_schema(index: int) -> None:
     obj = build()[index]
     if obj["kind"] in CUSTOM_KINDS:
@@ -167,6 +167,19 @@ def test_every_uptime_probe_the_specs_name_is_probed_from_outside() -> None:
             if uptime:
                 service = uptime.get("probe_service", spec["service"])
                 assert {(service, name) for name in uptime["probes"]} <= probed, spec_file.name
+
+
+def test_the_sidecar_counts_every_service_the_ratio_slos_read() -> None:
+    config = yaml.safe_load((KUBE / "config" / "sidecar.yaml").read_text(encoding="utf-8"))
+    counted = {s["service"] for s in config["sources"]} | set(config["events_api"]["services"])
+    read = set()
+    for spec_file in sorted((REPO / "rules" / "specs").glob("*.yaml")):
+        for slo in yaml.safe_load(spec_file.read_text(encoding="utf-8"))["slos"]:
+            ratio = slo["sli"].get("ratio")
+            for selector in (ratio["errors"] + ratio["total"]) if ratio else []:
+                if selector.startswith(("slakit_requests_total", "slakit_webhook_deliveries_total")):
+                    read |= set(re.findall(r'service="([^"]+)"', selector))
+    assert read and read <= counted
 
 
 def test_podmonitors_honor_labels_and_timestamps_and_find_the_metrics_port() -> None:
