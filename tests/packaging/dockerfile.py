@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,6 +78,23 @@ def healthcheck(args: str) -> tuple[dict[str, str], list[str]]:
     assert sep, f"HEALTHCHECK {args!r} has no CMD"
     flags = dict(opt.removeprefix("--").split("=", 1) for opt in options.split())
     return flags, exec_form(command)
+
+
+def image_argv(stage: Stage, config: Path, port: int) -> list[str]:
+    """The stage's ENTRYPOINT + CMD, with the config file and a 127.0.0.1 listen address replaced.
+
+    `slakit` is the console script next to this Python (what `pip install` puts on the image's PATH).
+    """
+    entrypoint = exec_form(stage.last("ENTRYPOINT").args)
+    cmd = exec_form(stage.last("CMD").args)
+    replace = {"--config.file": str(config), "--web.listen-address": f"127.0.0.1:{port}"}
+    for i, arg in enumerate(cmd[:-1]):
+        if arg in replace:
+            cmd[i + 1] = replace.pop(arg)
+    assert not replace, f"CMD lacks {sorted(replace)}"
+    script = Path(sys.executable).with_name(entrypoint[0])
+    assert script.exists(), f"{script}: slakit's console script (pip install -e .)"
+    return [str(script), *entrypoint[1:], *cmd]
 
 
 def _instructions(text: str) -> list[Instruction]:

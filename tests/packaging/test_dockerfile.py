@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.exporter.targets import free_port
-from tests.packaging.dockerfile import Dockerfile, exec_form, healthcheck
+from tests.packaging.dockerfile import Dockerfile, exec_form, healthcheck, image_argv
 from tests.packaging.manifests import REPO
 
 DOCKERFILE = Dockerfile.read(REPO / "exporter" / "Dockerfile")
@@ -98,20 +98,6 @@ def _health(port: int, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, env={**env, "SLAKIT_HEALTH_URL": url}, capture_output=True, text=True, timeout=30)
 
 
-def _image_argv(config: Path, port: int) -> list[str]:
-    """ENTRYPOINT + CMD with the config and the listen address replaced, `slakit` from this Python."""
-    entrypoint = exec_form(RUNTIME.last("ENTRYPOINT").args)
-    cmd = exec_form(RUNTIME.last("CMD").args)
-    replace = {"--config.file": str(config), "--web.listen-address": f"127.0.0.1:{port}"}
-    for i, arg in enumerate(cmd[:-1]):
-        if arg in replace:
-            cmd[i + 1] = replace.pop(arg)
-    assert not replace, f"CMD lacks {sorted(replace)}"
-    script = Path(sys.executable).with_name(entrypoint[0])
-    assert script.exists(), f"{script}: slakit's console script (pip install -e .)"
-    return [str(script), *entrypoint[1:], *cmd]
-
-
 def _get(url: str) -> int:
     try:
         with urllib.request.urlopen(url, timeout=2) as resp:
@@ -148,7 +134,7 @@ def test_image_commands_run_and_the_healthcheck_follows_the_exporter(
     )
     assert _health(port, env).returncode != 0, "nothing listens yet"
     log = (tmp_path / "exporter.log").open("wb")
-    proc = subprocess.Popen(_image_argv(config, port), cwd=workdir, env=env, stdout=log, stderr=log)
+    proc = subprocess.Popen(image_argv(RUNTIME, config, port), cwd=workdir, env=env, stdout=log, stderr=log)
     try:
         for _ in range(200):
             assert proc.poll() is None, (tmp_path / "exporter.log").read_text()

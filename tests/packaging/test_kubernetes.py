@@ -124,6 +124,7 @@ def test_the_sidecar_reads_the_access_log_the_api_writes() -> None:
         "path": "/var/log/api/access.log",
         "kind": "requests",
         "format": "combined",
+        "start_at": "beginning",
     }
     api_mounts, slakit_mounts = mounts(api, "api"), mounts(api, "slakit")
     log_dir = str(Path(source["path"]).parent)
