@@ -154,8 +154,8 @@ class EventsAPI:
     def _validate(self, body: bytes, config: EventsAPIConfig) -> list[tuple[Any, EventType]]:
         try:
             payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise BadRequest(400, "malformed", f"body is not valid JSON: {exc}") from None
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: hostile nesting
+            raise BadRequest(400, "malformed", f"body is not valid JSON: {type(exc).__name__}: {exc}") from None
         if isinstance(payload, dict) and "events" in payload:
             if set(payload) != {"events"}:
                 extra = sorted(set(payload) - {"events"})[0]

@@ -86,6 +86,7 @@ HOSTILE = [
     ("oversized", json.dumps({"events": [GOOD] * 2, "pad": "x" * 5000}), None, 413, None, "too_large"),
     ("malformed JSON", '{"events": [', None, 400, None, "malformed"),
     ("not UTF-8", b"\xff\xfe{}", None, 400, None, "malformed"),
+    ("deeply nested JSON", "[" * 1500 + "]" * 1500, None, 400, None, "malformed"),
     ("a list", json.dumps([GOOD]), None, 422, None, "invalid"),
     ("unknown service", json.dumps({**GOOD, "service": "other"}), None, 422, "service", "invalid"),
     ("wrong type of count", json.dumps({**GOOD, "count": "5"}), None, 422, "count", "invalid"),

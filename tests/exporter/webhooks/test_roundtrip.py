@@ -136,6 +136,7 @@ async def test_receptions_exist_at_zero_and_foreign_deliveries_are_classified(
     unknown = b'{"data": {"reference": "slakit-0123456789abcdef0123456789abcdef-replica-a"}}'
     cases = [
         (b'{"data": {}}', signed(b'{"data": {}}'), 400, "malformed"),
+        (b"[" * 3000, signed(b"[" * 3000), 400, "malformed"),  # nesting beyond the JSON parser's recursion
         (unknown, signed(unknown), 202, "unknown"),
         (unknown, {"X-Timestamp": ts}, 401, "bad_signature"),  # unsigned
         (unknown, {"X-Timestamp": ts, "X-Signature": "sha256=" + "0" * 64}, 401, "bad_signature"),
