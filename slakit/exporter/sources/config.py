@@ -116,7 +116,7 @@ class SourceConfig(BaseModel):
     @property
     def value_map(self) -> dict[str, str]:
         """Normalized JSON value → label value (webhook_deliveries, menu_syncs)."""
-        names = RESULTS[self.kind]
+        names = RESULTS.get(self.kind, ())
         results = self.results if self.results is not None else {n: [n] for n in names}
         return {text: result for result, values in results.items() for v in values if (text := normalize(v))}
 

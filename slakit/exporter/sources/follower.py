@@ -58,8 +58,7 @@ class Follower:
         self.tail = b""  # bytes of the unterminated line after `offset`
         self.skipping = False  # dropping the rest of an over-long (or, at start_at end, partial) line
         self.first_open = True
-        self.quiet_since: float | None = None
-        self.read_since_check = False
+        self.last_read = clock()  # when data was last read from the open file
         self.up = False  # the path exists and is being read
         self.rotations = 0
         self.too_long = 0  # over-long lines dropped; the caller takes and resets this
@@ -100,20 +99,12 @@ class Follower:
         self.up = cur is not None
         rest = b""
         if cur is not None and (cur.st_dev, cur.st_ino) != self.ident:  # renamed away, a new file is there
-            now = self.clock()
-            if self.read_since_check or st.st_size > self.pos:
-                self.quiet_since = None
-            elif self.quiet_since is None:
-                self.quiet_since = now
-            elif now - self.quiet_since >= ROTATE_QUIET:
+            if st.st_size == self.pos and self.clock() - self.last_read >= ROTATE_QUIET:
                 rest = self.tail + b"\n" if self.tail and not self.skipping else b""
                 log.info("%s was rotated; reading the new file from the start", self.path)
                 self.rotations += 1
                 self.close()
                 self._open_if_exists(0)
-        else:
-            self.quiet_since = None
-        self.read_since_check = False
         return rest
 
     def read_block(self) -> bytes | None:
@@ -124,7 +115,7 @@ class Follower:
         if not data:
             return None
         self.pos += len(data)
-        self.read_since_check = True
+        self.last_read = self.clock()
         if self.skipping:
             i = data.find(b"\n")
             if i < 0:
@@ -222,7 +213,7 @@ class Follower:
         self.head = os.pread(self.fd, HEAD_BYTES, 0)
         self.head_sha = _sha(self.head)
         self.pos = self.offset = at
-        self.tail, self.skipping, self.quiet_since = b"", False, None
+        self.tail, self.skipping, self.last_read = b"", False, self.clock()
 
     def _head_unchanged(self, st: os.stat_result) -> bool:
         """False when the first bytes changed (truncated and written again); re-read only after a change."""
