@@ -32,6 +32,8 @@ DAY_MINUTES = 24 * 60
 # Offsets are sampled this far apart; a zone would need two transitions within 6 h to fool the search.
 _STEP = timedelta(hours=6)
 _SECOND = timedelta(seconds=1)
+# Every UTC offset ever used lies well within this.
+_MAX_OFFSET = timedelta(hours=26)
 # A calendar with no open instant within this many days is refused rather than searched forever.
 _MAX_CLOSED_DAYS = 366
 
@@ -98,28 +100,48 @@ class BusinessCalendar:
         return span is not None and span[0] <= minute < span[1]
 
     def intervals(self, start: datetime) -> Iterator[tuple[datetime, datetime]]:
-        """Open intervals `[a, b)` (UTC, ascending, non-empty) from `start` on, the first clipped at `start`."""
-        closed_since = _utc(start)
-        for seg_start, seg_end, offset in _segments(self.zone, _utc(start)):
-            local_start = (seg_start + offset).replace(tzinfo=None)
-            local_end = (seg_end + offset).replace(tzinfo=None)
-            day = local_start.date()
-            while datetime.combine(day, time()) < local_end:
-                span = self.day_hours(day)
-                if span is not None:
-                    midnight = datetime.combine(day, time(), tzinfo=UTC) - offset
-                    a = max(seg_start, midnight + timedelta(minutes=span[0]))
-                    b = min(seg_end, midnight + timedelta(minutes=span[1]))
-                    if a < b:
-                        closed_since = b
-                        yield a, b
-                day += timedelta(days=1)
-            if seg_end - closed_since > timedelta(days=_MAX_CLOSED_DAYS):
+        """Open intervals `[a, b)` (UTC, ascending, non-empty) from `start` on, the first clipped at `start`.
+
+        One or two per open day (two where a DST change splits the day's hours), never merged across days.
+        """
+        start = _utc(start)
+        day = start.astimezone(self.zone).date() - timedelta(days=1)
+        closed = 0
+        while True:
+            windows = _day_windows(self, day)
+            for a, b in windows:
+                if b > start:
+                    yield max(a, start), b
+            closed = 0 if windows else closed + 1
+            if closed > _MAX_CLOSED_DAYS:
                 raise ValueError(f"calendar {self.name or '?'} has no open time within {_MAX_CLOSED_DAYS} days")
+            day += timedelta(days=1)
 
     def next_open(self, instant: datetime) -> datetime:
         """The first open instant at or after `instant` (where counting starts)."""
         return next(self.intervals(instant))[0]
+
+
+@lru_cache(maxsize=16384)
+def _day_windows(calendar: BusinessCalendar, day: date) -> tuple[tuple[datetime, datetime], ...]:
+    """The instants whose local date is `day` and local time within its hours, as UTC intervals."""
+    span = calendar.day_hours(day)
+    if span is None:
+        return ()
+    midnight_utc = datetime.combine(day, time(), tzinfo=UTC)  # local midnight read as UTC
+    first, last = midnight_utc - _MAX_OFFSET, midnight_utc + timedelta(days=1) + _MAX_OFFSET
+    windows: list[tuple[datetime, datetime]] = []
+    for seg_start, seg_end, offset in _segments(calendar.zone, first):
+        if seg_start >= last:
+            break
+        a = max(seg_start, midnight_utc - offset + timedelta(minutes=span[0]))
+        b = min(seg_end, midnight_utc - offset + timedelta(minutes=span[1]))
+        if a < b:
+            if windows and windows[-1][1] == a:
+                windows[-1] = (windows[-1][0], b)
+            else:
+                windows.append((a, b))
+    return tuple(windows)
 
 
 def _utc(instant: datetime) -> datetime:
