@@ -41,6 +41,9 @@ TYPES = ("created", "acknowledged", "first_response", "resolved", "reopened", "p
 TARGETS = ("response", "resolution")
 OUTCOMES = ("met", "breached")
 MAX_ID = 128
+# Event times outside these years are refused (a typo would make deadlines and holiday tables explode).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 # Journal records kept before the state is compacted into a new snapshot.
 COMPACT_AFTER = 10_000
 
@@ -96,7 +99,10 @@ def _instant(event: Mapping) -> datetime:
         raise ValueError(f"at: invalid timestamp {value!r} (expected e.g. 2026-03-03T10:00:00-05:00)") from None
     if parsed.tzinfo is None:
         raise ValueError(f"at: timestamp {value!r} has no UTC offset")
-    return parsed.astimezone(UTC)
+    parsed = parsed.astimezone(UTC)
+    if not EARLIEST <= parsed < LATEST:
+        raise ValueError(f"at: timestamp {value!r} outside {EARLIEST.year}-{LATEST.year - 1}")
+    return parsed
 
 
 def _iso(instant: datetime | None) -> str | None:

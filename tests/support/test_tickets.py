@@ -230,6 +230,11 @@ def test_forgetting_reported_months_keeps_counts_and_bounds_state(tmp_path):
             "at: timestamp '2026-03-03T10:00' has no UTC offset",
         ),
         ({"id": "z", "type": "created", "ticket": "X", "priority": "high", "at": "yesterday"}, "at: invalid timestamp"),
+        (
+            {"id": "z", "type": "created", "ticket": "X", "priority": "high", "at": "9999-12-31T23:59:59Z"},
+            "at: timestamp",
+        ),
+        ({"id": "z", "type": "created", "ticket": "X", "priority": "high", "at": 1e300}, "at: invalid timestamp"),
         ({"id": "z" * 129, "type": "created", "ticket": "X", "priority": "high", "at": 0}, "id: at most 128"),
         (
             {"id": "z", "type": "resolved", "ticket": "nope", "at": 0},
