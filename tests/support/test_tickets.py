@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -259,3 +260,22 @@ def test_bad_events_are_refused_with_the_field(book, event, message):
     assert str(info.value).startswith(message)
     assert (book.tickets["T1"].to_json(), dict(book.counts)) == before
     assert book.journal.journal_path.read_bytes().count(b"\n") == lines
+
+
+def test_exposition_parses_in_both_formats(book):
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
+    from prometheus_client.parser import text_string_to_metric_families as parse_text
+
+    from tests.rules.promtool import promtool
+
+    for e in STREAM[:12]:
+        book.apply(e)
+    book.tick(datetime(2026, 3, 3, 10, 50, tzinfo=ET))
+    text, om = book.render(), book.render(openmetrics=True)
+    families = {f.name: f for f in parse_openmetrics(om + "# EOF\n")}
+    assert families["slakit_support_tickets"].type == "counter"
+    assert families["slakit_support_tickets_at_risk"].type == "gauge"
+    assert sum(s.value for s in families["slakit_support_open_tickets"].samples) == 4  # T1, T2, T5, T6 open
+    assert {f.name for f in parse_text(text)} >= {"slakit_support_tickets", "slakit_support_ticket_reopens"}
+    proc = subprocess.run([promtool(), "check", "metrics"], input=text, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
