@@ -277,10 +277,7 @@ class TicketBook:
     def _resolve(self, ticket: Ticket, at: datetime) -> None:
         if not ticket.open:
             return
-        self._acknowledge(ticket, at)  # a resolution is also the first response
-        if ticket.resolution is None:  # acknowledged by this very resolution
-            ticket.clock_start = ticket.episode_start = max(ticket.reported, at)
-            ticket.resolution = self._resolution_clock(ticket, ticket.priority)
+        self._acknowledge(ticket, at)  # a resolution is also the first response (and starts the clock)
         cal = self.policy.resolution_calendar(ticket.priority)
         ticket.used += elapsed(ticket.episode_start, at, cal)
         ticket.resolved = at
