@@ -22,6 +22,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import ssl
 import time
 from dataclasses import dataclass, field
 
@@ -43,6 +44,7 @@ class FakeAPI:
     signed_timestamp: bool = True  # signs `<timestamp>.<body>` (the config's signed_content)
     delay: float = 0.0
     elsewhere: str | None = None
+    ssl: ssl.SSLContext | None = None  # trusts an https receiver
     url: str = ""
     deliveries: list[tuple[str, int]] = field(default_factory=list)  # (mode, receiver status)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -91,5 +93,5 @@ class FakeAPI:
         url = self.elsewhere if mode == "elsewhere" and self.elsewhere else order["callback"]
         async with aiohttp.ClientSession() as session:
             for _ in range(2 if mode == "replayed" else 1):
-                async with session.post(url, data=raw, headers=headers) as resp:
+                async with session.post(url, data=raw, headers=headers, ssl=self.ssl or True) as resp:
                     self.deliveries.append((mode, resp.status))
