@@ -134,6 +134,8 @@ class Ticket:
     resolution: Clock | None = None
     resolved: datetime | None = None
     decided: dict[str, str] = field(default_factory=dict)  # target -> outcome, set once
+    # target -> {"priority", "at": decided at, "due": deadline then, "used_us": time taken, "allowance_us": allowed}
+    detail: dict[str, dict[str, Any]] = field(default_factory=dict)
     reopens: int = 0
     events: set[str] = field(default_factory=set)
 
@@ -155,6 +157,7 @@ class Ticket:
             "resolution": clock(self.resolution),
             "resolved": _iso(self.resolved),
             "decided": self.decided,
+            "detail": self.detail,
             "reopens": self.reopens,
             "events": sorted(self.events),
         }
@@ -174,6 +177,7 @@ class Ticket:
             resolution=clock(data["resolution"]),
             resolved=_time(data["resolved"]),
             decided=dict(data["decided"]),
+            detail=dict(data.get("detail", {})),
             reopens=data["reopens"],
             events=set(data["events"]),
         )
@@ -269,7 +273,7 @@ class TicketBook:
         if ticket.responded is not None:
             return
         ticket.responded = at
-        self._decide(ticket, "response", at <= ticket.response.due)
+        self._decide(ticket, "response", at, ticket.reported, ticket.response.due, self.policy.response_calendar())
         if ticket.open:
             ticket.clock_start = ticket.episode_start = max(ticket.reported, at)
             ticket.resolution = self._resolution_clock(ticket, ticket.priority)
@@ -281,7 +285,7 @@ class TicketBook:
         cal = self.policy.resolution_calendar(ticket.priority)
         ticket.used += elapsed(ticket.episode_start, at, cal)
         ticket.resolved = at
-        self._decide(ticket, "resolution", at <= ticket.resolution.due)
+        self._decide(ticket, "resolution", at, ticket.clock_start, ticket.resolution.due, cal)
 
     def _reopen(self, ticket: Ticket, at: datetime) -> None:
         ticket.resolved = None
@@ -333,11 +337,22 @@ class TicketBook:
         point = start if before == timedelta() else deadline(start, before, cal)
         return Clock(due, cal.next_open(point))
 
-    def _decide(self, ticket: Ticket, target: str, met: bool) -> None:
+    def _decide(
+        self, ticket: Ticket, target: str, at: datetime, start: datetime, due: datetime, cal: BusinessCalendar
+    ) -> None:
+        """Count the target's outcome once: met when `at` is at or before `due`."""
         if target in ticket.decided:
             return
-        outcome = "met" if met else "breached"
+        outcome = "met" if at <= due else "breached"
         ticket.decided[target] = outcome
+        us = timedelta(microseconds=1)
+        ticket.detail[target] = {
+            "priority": ticket.priority,
+            "at": _iso(at),
+            "used_us": elapsed(start, at, cal) // us,
+            "allowance_us": elapsed(start, due, cal) // us,
+            "due": _iso(due),
+        }
         self.counts[(ticket.priority, target, outcome)] += 1
 
     # -- time ---------------------------------------------------------------------------------------------
