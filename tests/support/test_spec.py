@@ -88,3 +88,15 @@ def test_mistakes_name_file_field_and_line(tmp_path, old, new, message):
     assert text.startswith(f"{path}:")
     line = int(text.split(":")[1])
     assert line > len(base_spec().splitlines())
+
+
+def test_published_json_schema_accepts_the_snippet_and_rejects_bad_hours():
+    import jsonschema
+    import yaml
+
+    from slakit.spec.load import json_schema
+
+    schema = json_schema()
+    jsonschema.validate(yaml.safe_load(base_spec() + "\n" + SNIPPET), schema)
+    with pytest.raises(jsonschema.ValidationError, match="does not match"):
+        jsonschema.validate(yaml.safe_load(base_spec() + "\n" + SNIPPET.replace('"07:00-24:00"', '"7-24"')), schema)
