@@ -299,6 +299,8 @@ class WebhookReceiverConfig(BaseModel):
     def _path(cls, v: str) -> str:
         if not re.fullmatch(r"/[A-Za-z0-9/_.~-]*", v):
             raise ValueError(f"path {v!r} must start with / and contain only letters, digits and / _ . ~ -")
+        if v == "/api/v1/events":
+            raise ValueError("path /api/v1/events is the events API's")
         return v
 
     @field_validator("callback_url")

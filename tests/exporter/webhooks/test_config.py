@@ -68,6 +68,10 @@ def test_combinations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             "events_api.services: service 'bad service' must start with a letter or digit",
         ),
         (
+            {"webhook_receiver": {**receiver, "path": "/api/v1/events"}, "probes": []},
+            "webhook_receiver.path: path /api/v1/events is the events API's",
+        ),
+        (
             {"webhook_receiver": {**receiver, "listen_address": "9143"}, "probes": []},
             "webhook_receiver.listen_address: invalid address '9143': use HOST:PORT",
         ),
