@@ -11,7 +11,17 @@ from fractions import Fraction
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from slakit.durations import format_duration, parse_duration
 from slakit.spec.calendar import zone
@@ -145,6 +155,16 @@ class Target(_Strict):
         return f"{amount} of {self.calendar}"
 
 
+def _check_target(target: Target, calendars: dict[str, CalendarSpec] | None) -> None:
+    if calendars is None:  # the calendars themselves are invalid; that error is reported
+        return
+    if target.calendar not in calendars:
+        known = ", ".join(sorted(calendars))
+        raise ValueError(f"unknown calendar {target.calendar!r} (defined: {known})")
+    if target.working_days and calendars[target.calendar].hours != (0, 24 * 60):
+        raise ValueError(f"working_days need a calendar open 00:00-24:00 on its days ({target.calendar!r} is not)")
+
+
 class SupportPolicy(_Strict):
     """Support SLA of one service: first response and resolution targets in business time."""
 
@@ -155,18 +175,28 @@ class SupportPolicy(_Strict):
     )
     at_risk: Percent = Field(Fraction(1, 4), description="a ticket is at risk with less than this share left")
 
-    @model_validator(mode="after")
-    def _check(self) -> SupportPolicy:
-        targets = [("response", self.response)] + [(f"resolution.{p}", t) for p, t in self.resolution.items()]
-        for where, target in targets:
-            if target.calendar not in self.calendars:
-                known = ", ".join(sorted(self.calendars))
-                raise ValueError(f"{where}: unknown calendar {target.calendar!r} (defined: {known})")
-            if target.working_days and self.calendars[target.calendar].hours != (0, 24 * 60):
-                raise ValueError(f"{where}: working_days need a calendar open 00:00-24:00 on its days")
-        if not 0 < self.at_risk < 1:
+    @field_validator("response")
+    @classmethod
+    def _response(cls, target: Target, info: ValidationInfo) -> Target:
+        _check_target(target, info.data.get("calendars"))
+        return target
+
+    @field_validator("resolution")
+    @classmethod
+    def _resolution(cls, targets: dict[str, Target], info: ValidationInfo) -> dict[str, Target]:
+        for priority, target in targets.items():
+            try:
+                _check_target(target, info.data.get("calendars"))
+            except ValueError as exc:
+                raise ValueError(f"{priority}: {exc}") from None
+        return targets
+
+    @field_validator("at_risk")
+    @classmethod
+    def _share(cls, value: Fraction) -> Fraction:
+        if not 0 < value < 1:
             raise ValueError("at_risk must be between 0% and 100% (exclusive)")
-        return self
+        return value
 
     @cached_property
     def business_calendars(self) -> dict[str, BusinessCalendar]:

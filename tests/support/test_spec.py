@@ -60,12 +60,12 @@ def test_contract_snippet_loads_into_working_calendars(tmp_path):
         (
             "calendar: support-hours",
             "calendar: office",
-            "unknown calendar 'office' (defined: support-hours, working-days)",
+            "support.response: unknown calendar 'office' (defined: support-hours, working-days)",
         ),
         (
             "urgent: {calendar: working-days, working_days: 3}",
             "urgent: {calendar: support-hours, working_days: 3}",
-            "resolution.urgent: working_days need a calendar open 00:00-24:00",
+            "support.resolution: urgent: working_days need a calendar open 00:00-24:00",
         ),
         ("within: 1h", "within: 1h\n    working_days: 2", "give exactly one of 'within'"),
         ("country: US", "country: XX", "holidays: Country XX not available"),
@@ -75,7 +75,7 @@ def test_contract_snippet_loads_into_working_calendars(tmp_path):
             "unknown IANA time zone 'America/Gotham'",
         ),
         ("days: [mon, tue, wed, thu, fri]\n", "days: [mon, tue, funday]\n", "support.calendars.working-days.days[2]"),
-        ("at_risk: 25%", "at_risk: 100%", "at_risk must be between"),
+        ("at_risk: 25%", "at_risk: 100%", "support.at_risk: at_risk must be between"),
     ],
 )
 def test_mistakes_name_file_field_and_line(tmp_path, old, new, message):
