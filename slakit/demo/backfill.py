@@ -9,8 +9,9 @@ What is computed is what the generated rules record — same names, labels and f
 Scope: the demo's spec (`erp-api.demo.yaml`): calendar-month SLOs, one uptime SLI on one probe in one location,
 and the ratio SLI of 5xx requests + failed webhook deliveries over all requests + deliveries.
 
-The samples go to OpenMetrics files, one per two-hour TSDB block (`promtool` re-reads its whole input for every
-block it writes), turned into blocks by `promtool tsdb create-blocks-from openmetrics`, two at a time.
+The samples go to OpenMetrics files, one per day, turned into one-day blocks by `promtool tsdb create-blocks-from
+openmetrics --max-block-duration=24h`, two at a time (promtool re-reads its whole input for every block it writes;
+with its default two-hour blocks a month took 360 runs and 3x longer).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from slakit.rules.promql import number
 from slakit.spec.calendar import period_of, zone
 from slakit.spec.model import SLO, Spec
 
-BLOCK = 7200  # promtool writes two-hour blocks
+BLOCK = 86400  # one OpenMetrics file and one TSDB block per UTC day
 ERRORS = [
     'slakit_requests_total{service="erp-api",code_class="5xx"}',
     'slakit_webhook_deliveries_total{service="erp-api",result="failed"}',
@@ -82,67 +83,78 @@ def check_spec(spec: Spec) -> None:
 
 
 def raw_series(minutes: list[Minute], t0: int, service: str, probe: str, target: dict[str, str]) -> SeriesSet:
-    """Counters at each boundary t0 + 60k (k = 0..len), as scraped: with the scrape's `job` and `instance`."""
+    """The exporter's series at each boundary t0 + 60k (k = 0..len), with the scrape's `job` and `instance`.
+
+    The counters the SLIs read (minutes, requests, deliveries) have a sample every minute; the probe's detail
+    (probes, failures by reason, responses, durations, success, `up`) every 5 minutes, enough for dashboards.
+    """
     out = SeriesSet()
     base = {**target, "service": service}
-    counts: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
-
-    def bump(name: str, labels: dict[str, str], n: float) -> None:
-        key = (name, tuple(labels.items()))
-        counts[key] = counts.get(key, 0) + n
-
-    for cls in CODE_CLASSES:
-        bump("slakit_requests_total", {**base, "code_class": cls}, 0)
-    for result in ("delivered", "failed"):
-        bump("slakit_webhook_deliveries_total", {**base, "result": result}, 0)
     p = {**base, "probe": probe}
-    for outcome in ("up", "down"):
-        bump("slakit_probe_minutes_total", {**p, "outcome": outcome}, 0)
-    bump("slakit_probes_total", p, 0)
-    for reason in FAILURE_REASONS:
-        bump("slakit_probe_failures_total", {**p, "reason": reason}, 0)
+    sli: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
+    detail: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+
+    def key(name: str, labels: dict[str, str]) -> tuple[str, tuple[tuple[str, str], ...]]:
+        return name, tuple(labels.items())
+
     for cls in CODE_CLASSES:
-        bump("slakit_probe_http_responses_total", {**p, "code_class": cls}, 0)
+        sli[key("slakit_requests_total", {**base, "code_class": cls})] = 0
+        detail[key("slakit_probe_http_responses_total", {**p, "code_class": cls})] = 0
+    for result in ("delivered", "failed"):
+        sli[key("slakit_webhook_deliveries_total", {**base, "result": result})] = 0
+    for outcome in ("up", "down"):
+        sli[key("slakit_probe_minutes_total", {**p, "outcome": outcome})] = 0
+    for reason in FAILURE_REASONS:
+        detail[key("slakit_probe_failures_total", {**p, "reason": reason})] = 0
     for le in DURATION_BUCKETS:
-        bump("slakit_probe_duration_seconds_bucket", {**p, "le": le}, 0)
-    bump("slakit_probe_duration_seconds_count", p, 0)
-    bump("slakit_probe_duration_seconds_sum", p, 0)
-    probes_per_minute = 12  # the demo probes every 5 s
+        detail[key("slakit_probe_duration_seconds_bucket", {**p, "le": le})] = 0
+    for name in ("slakit_probes_total", "slakit_probe_duration_seconds_count", "slakit_probe_duration_seconds_sum"):
+        detail[key(name, p)] = 0
+    probes = 12  # a minute's probes at the demo's 5 s interval
+    success = 1
     for k in range(len(minutes) + 1):
         t = t0 + 60 * k
-        for (name, labels), value in counts.items():
+        for (name, labels), value in sli.items():
             out.add(name, dict(labels), t, value)
-        out.add("up", target, t, 1)
+        if k % 5 == 0 or k == len(minutes):
+            for (name, labels), value in detail.items():
+                out.add(name, dict(labels), t, value)
+            out.add("slakit_probe_success", p, t, success)
+            out.add("up", target, t, 1)
         if k == len(minutes):
             break
         m = minutes[k]
-        success = 0.0 if m.outcome == "down" else 1.0
-        if m.outcome != "none":
-            out.add("slakit_probe_success", p, t + 60, success)
         for cls, n in m.requests.items():
-            bump("slakit_requests_total", {**base, "code_class": cls}, n)
+            sli[key("slakit_requests_total", {**base, "code_class": cls})] += n
         for result, n in m.deliveries.items():
-            bump("slakit_webhook_deliveries_total", {**base, "result": result}, n)
+            sli[key("slakit_webhook_deliveries_total", {**base, "result": result})] += n
         if m.outcome == "none":
             continue
-        bump("slakit_probe_minutes_total", {**p, "outcome": m.outcome}, 1)
-        bump("slakit_probes_total", p, probes_per_minute)
+        success = int(m.outcome == "up")
+        sli[key("slakit_probe_minutes_total", {**p, "outcome": m.outcome})] += 1
+        detail[key("slakit_probes_total", p)] += probes
         if m.outcome == "down":
-            bump("slakit_probe_failures_total", {**p, "reason": "connect"}, probes_per_minute)
+            detail[key("slakit_probe_failures_total", {**p, "reason": "connect"})] += probes
         else:
-            bump("slakit_probe_http_responses_total", {**p, "code_class": "2xx"}, probes_per_minute)
+            detail[key("slakit_probe_http_responses_total", {**p, "code_class": "2xx"})] += probes
         for le in DURATION_BUCKETS:
-            bump("slakit_probe_duration_seconds_bucket", {**p, "le": le}, probes_per_minute)
-        bump("slakit_probe_duration_seconds_count", p, probes_per_minute)
-        bump("slakit_probe_duration_seconds_sum", p, probes_per_minute * 0.004)
+            detail[key("slakit_probe_duration_seconds_bucket", {**p, "le": le})] += probes
+        detail[key("slakit_probe_duration_seconds_count", p)] += probes
+        detail[key("slakit_probe_duration_seconds_sum", p)] = round(
+            detail[key("slakit_probe_duration_seconds_sum", p)] + probes * 0.004, 6
+        )
     return out
 
 
 def period_table(specs: list[Spec], first: int, last: int, step: int = 240) -> SeriesSet:
-    """The `slakit-periods` constants; every 4 minutes is enough for instant queries (5 m lookback)."""
+    """The `slakit-periods` constants the history's minutes need (their month, the next one, the table's end).
+
+    Every 4 minutes is enough for instant queries (5 m lookback); the live Prometheus records them itself.
+    """
     out = SeriesSet()
     for tz, periods in timezone_periods(specs).items():
-        rows = [(p.label, p.start) for p in periods] + [(BEYOND, periods[-1].end)]
+        rows = [(p.label, p.start) for p in periods if p.end > first and p.start <= last + 32 * 86400]
+        rows.append((BEYOND, periods[-1].end))
         for t in range(first, last + 1, step):
             for label, start in rows:
                 out.add(START, {"timezone": tz, "period": label}, t, start)
@@ -282,41 +294,64 @@ def _ratio_period(out, p, T, bad, total, budget: Fraction, strict: bool) -> None
 
 
 def format_value(value: float) -> str:
+    if isinstance(value, int):
+        return str(value)
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
-    return str(int(value)) if float(value).is_integer() and abs(value) < 2**53 else repr(float(value))
+    return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
 
 
 def write_openmetrics(sets: Iterable[SeriesSet], directory: Path) -> list[Path]:
-    """One OpenMetrics file per two-hour block: families contiguous, each series' samples in time order."""
-    chunks: dict[int, dict[str, list[str]]] = {}
+    """One OpenMetrics file per block (UTC day): families contiguous, each series' samples in time order.
+
+    Files are written block by block, so only one block's text is in memory at a time.
+    """
+    families: dict[str, list[Series]] = {}
     for series_set in sets:
         for s in series_set:
-            labels = ",".join(f'{k}="{v}"' for k, v in s.labels.items())
-            head = f"{s.name}{{{labels}}} "
-            for t, v in s.samples:
-                chunks.setdefault(t // BLOCK, {}).setdefault(s.name, []).append(f"{head}{format_value(v)} {t}\n")
+            if s.samples:
+                families.setdefault(s.name, []).append(s)
+    all_series = [s for group in families.values() for s in group]
+    if not all_series:
+        return []
+    heads = {id(s): s.name + "{" + ",".join(f'{k}="{v}"' for k, v in s.labels.items()) + "} " for s in all_series}
+    cursor = dict.fromkeys(heads, 0)
+    first = min(s.samples[0][0] for s in all_series) // BLOCK
+    last = max(s.samples[-1][0] for s in all_series) // BLOCK
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
-    for block, families in sorted(chunks.items()):
-        path = directory / f"history-{block}.om"
-        with path.open("w") as f:
-            for name, lines in families.items():
-                f.write(f"# TYPE {name} gauge\n")
-                f.writelines(lines)
-            f.write("# EOF\n")
-        paths.append(path)
+    for block in range(first, last + 1):
+        limit, lines = (block + 1) * BLOCK, []
+        for name, group in families.items():
+            header_at = len(lines)
+            for s in group:
+                head, i, samples = heads[id(s)], cursor[id(s)], s.samples
+                j = i
+                while j < len(samples) and samples[j][0] < limit:
+                    j += 1
+                lines += [f"{head}{format_value(v)} {ts}\n" for ts, v in samples[i:j]]
+                cursor[id(s)] = j
+            if len(lines) > header_at:
+                lines.insert(header_at, f"# TYPE {name} gauge\n")
+        if lines:
+            path = directory / f"history-{block}.om"
+            path.write_text("".join(lines) + "# EOF\n")
+            paths.append(path)
     return paths
 
 
 def create_blocks(promtool: str, files: list[Path], data_dir: Path, workers: int = 2) -> None:
-    """`promtool tsdb create-blocks-from openmetrics` for every file, `workers` at a time; raises on failure."""
+    """`promtool tsdb create-blocks-from openmetrics` for every file, `workers` at a time; raises on failure.
+
+    `--max-block-duration` is hidden in promtool 2.42's help but supported (shown from 2.43 on).
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
 
     def one(path: Path) -> None:
-        argv = [promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(path), str(data_dir)]
+        argv = [promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", f"--max-block-duration={BLOCK}s"]
+        argv += [str(path), str(data_dir)]
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=300)
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(argv)}: {proc.stderr.strip()[-2000:]}")

@@ -148,13 +148,17 @@ class FakeApi:
     async def _log_middleware(self, request: web.Request, handler) -> web.StreamResponse:  # type: ignore[no-untyped-def]
         try:
             response = await handler(request)
-        except web.HTTPException as exc:
-            response = exc
-        self.requests += 1
-        size = response.body_length if response.prepared else len(getattr(response, "body", b"") or b"")
-        if self._access is not None:
-            self._access.write(combined_line(request, response.status, size))
+        except web.HTTPException as exc:  # 404, 405, 413…: logged like any answer, then raised on
+            self._log(request, exc.status, len(exc.body or b"") if isinstance(exc.body, bytes) else 0)
+            raise
+        body = response.body if isinstance(response, web.Response) else None
+        self._log(request, response.status, len(body) if isinstance(body, bytes) else response.body_length)
         return response
+
+    def _log(self, request: web.Request, status: int, size: int) -> None:
+        self.requests += 1
+        if self._access is not None:
+            self._access.write(combined_line(request, status, size))
 
     def _failing(self) -> bool:
         return self._errors.pick(self.faults.error_ratio)

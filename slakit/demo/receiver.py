@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from aiohttp import web
 
@@ -18,6 +20,7 @@ MAX_BODY = 1024 * 1024
 class Alert:
     status: str
     labels: dict[str, str]
+    ends_at: float | None = None  # Unix seconds; set on resolved alerts (when Prometheus resolved them)
 
     @property
     def name(self) -> str:
@@ -42,11 +45,24 @@ class Notification:
         return f"{self.receiver}: " + "; ".join(parts)
 
 
+def _ends_at(alert: dict) -> float | None:
+    """`endsAt` of a resolved alert in Unix seconds (Alertmanager sends RFC 3339, nanoseconds included)."""
+    text = alert.get("endsAt") or ""
+    if alert.get("status") != "resolved" or not text:
+        return None
+    match = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)", text)
+    if not match:
+        raise ValueError(f"invalid endsAt {text!r}")
+    base = datetime.fromisoformat(match.group(1) + (match.group(3).replace("Z", "+00:00")))
+    return base.timestamp() + float(match.group(2) or 0)
+
+
 def parse(payload: dict) -> Notification:
     """Alertmanager's webhook payload (version 4) → Notification; ValueError if it is not one."""
     try:
         alerts = tuple(
-            Alert(str(a["status"]), {str(k): str(v) for k, v in a["labels"].items()}) for a in payload["alerts"]
+            Alert(str(a["status"]), {str(k): str(v) for k, v in a["labels"].items()}, _ends_at(a))
+            for a in payload["alerts"]
         )
         return Notification(str(payload["receiver"]), str(payload["status"]), alerts, dict(payload["groupLabels"]))
     except (KeyError, TypeError, AttributeError) as exc:
