@@ -1,7 +1,7 @@
 """Lay out generated rule files (and their promtool tests) in an output directory.
 
 Prometheus format: one rule file per SLO (`<service>.<slo>.rules.yml`, so each SLO's promtool tests load
-only its own rules) and `slakit-meta.rules.yml` with the watchdog and the month-boundary tables every
+only its own rules), `<service>.support.rules.yml` for a spec with a support section, and `slakit-meta.rules.yml` with the watchdog and the month-boundary tables every
 calendar SLO reads. Operator format: one PrometheusRule per spec, and one for the meta groups.
 Generate all specs in one run: the meta file holds the tables of every spec's time zone.
 """
@@ -15,6 +15,7 @@ from slakit.rules.generator import meta_groups, slo_groups, spec_groups
 from slakit.rules.periods import period_groups
 from slakit.rules.render import Format, prometheus_rule, rule_file
 from slakit.spec.model import SLO, Spec
+from slakit.support.rules import support_groups
 
 META = "slakit-meta"
 
@@ -35,11 +36,16 @@ def render_all(specs: list[Spec], fmt: Format = "prometheus", tests: bool = True
         source = Path(spec.source).name or spec.service
         if fmt == "operator":
             files[rule_path(spec.service, fmt)] = prometheus_rule(
-                spec_groups(spec), f"slakit-{spec.service}", source, {"slakit.dev/service": spec.service}
+                spec_groups(spec) + support_groups(spec),
+                f"slakit-{spec.service}",
+                source,
+                {"slakit.dev/service": spec.service},
             )
         else:
             for slo in spec.slos:
                 files[rule_path(slo_file_stem(spec, slo), fmt)] = rule_file(slo_groups(spec, slo), source)
+            if support := support_groups(spec):
+                files[rule_path(f"{spec.service}.support", fmt)] = rule_file(support, source)
     if fmt == "operator":
         files[rule_path(META, fmt)] = prometheus_rule(meta, META, "slakit", {})
     else:
