@@ -11,7 +11,7 @@ from slakit import __version__
 from slakit.errors import InputError
 
 # Each module defines `register(subparsers)`; heavy imports happen inside the command itself.
-COMMAND_MODULES = ("exporter", "rules", "alertmanager", "dashboards", "check")
+COMMAND_MODULES = ("exporter", "rules", "alertmanager", "dashboards", "report", "check", "demo")
 
 
 def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
