@@ -238,3 +238,66 @@ def test_cli_markdown_and_json(setup, tmp_path: Path):
     assert (doc["minutes"], doc["unavailable_minutes"], doc["credits"]) == (44580, 2415, 10)
     assert Fraction(doc["uptime"]) == Fraction(44580 - 2415, 44580) and doc["claim_deadline"] == "2026-04-30"
     assert doc["rolling_credits"]["complete"] is False  # no --store: Jan and Feb unknown
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
+    import shutil
+
+    binary = shutil.which("chromium")
+    assert binary, "Debian chromium is not installed (apt-get install chromium)"
+    return subprocess.run(
+        [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_html_report_in_headless_chromium(setup, tmp_path: Path):
+    from html.parser import HTMLParser
+
+    prom, root = setup
+    html = tmp_path / "report.html"
+    args = [sys.executable, "-m", "slakit", "report", "--prometheus", prom.url, "--spec",
+            str(root / "employee-records.yaml"), "--spec", str(root / "erp-api.yaml"), "--month", "2026-03",
+            "--maintenance", str(root / "calendar.yaml"), "--exclusions", str(root / "ledger.yaml"),
+            "--format", "html", "-o", str(html)]  # fmt: skip
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "<script" not in html.read_text()
+    png = tmp_path / "report.png"
+    shot = chromium(f"--screenshot={png}", "--window-size=1200,2000", html.as_uri(), profile=tmp_path / "p1")
+    assert png.exists() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", shot.stderr[-2000:]
+    assert png.stat().st_size > 20_000  # a rendered page with tables and charts, not a blank one
+    dom = chromium("--dump-dom", html.as_uri(), profile=tmp_path / "p2")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+
+    class Figures(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.section, self.key, self.values, self.rects = "", None, {}, 0
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "section":
+                self.section = attrs["id"]
+            self.key = attrs.get("data-figure")
+            self.rects += tag == "rect"
+
+        def handle_data(self, data):
+            if self.key:
+                self.values[(self.section, self.key)] = self.values.get((self.section, self.key), "") + data
+
+    parser = Figures()
+    parser.feed(dom.stdout)
+    er = "employee-records--uptime"
+    got = {k: v.strip() for (s, k), v in parser.values.items() if s == er}
+    assert got["minutes"] == "44580" and got["unavailable"] == "2415" and got["unknown"] == "10"
+    assert got["excluded-maintenance"] == "50" and got["excluded-ledger"] == "10"
+    assert got["uptime"] == "94.5827… %" and got["credits"] == "10"
+    assert got["claim-deadline"].startswith("2026-04-30") and got["termination"] == "no"
+    api = {k: v.strip() for (s, k), v in parser.values.items() if s == "erp-api--api-errors"}
+    truth = reference("2026-03")["ratio"]
+    assert (api["errors"], api["events"]) == (str(truth[0]), str(truth[1]))
+    assert parser.rects > 31 * 2  # daily bars and timeline rows were rendered as SVG
