@@ -23,14 +23,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="Prometheus rule files (default) or prometheus-operator PrometheusRule objects",
     )
     generate.add_argument("--no-tests", action="store_true", help="do not write promtool unit tests")
+    generate.add_argument(
+        "--maintenance", action="append", default=[], metavar="FILE", help="maintenance calendar (planned downtime)"
+    )
     generate.set_defaults(func=run_generate)
 
 
 def run_generate(args: argparse.Namespace) -> int:
     from slakit.rules.files import write_rules
+    from slakit.rules.maintenance import apply_calendars
     from slakit.spec import load_specs
 
-    specs = load_specs(args.specs)
+    specs = apply_calendars(load_specs(args.specs), args.maintenance)
     written = write_rules(specs, args.output, fmt=args.format, tests=not args.no_tests)
     for path in written:
         print(path)

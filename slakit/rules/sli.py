@@ -7,6 +7,7 @@ period of the minute they count, so longer windows and period totals are plain s
 
 from __future__ import annotations
 
+from slakit.rules import maintenance
 from slakit.rules.model import Rule
 from slakit.rules.periods import start_selector
 from slakit.rules.promql import (
@@ -96,7 +97,9 @@ def uptime_rules(spec: Spec, slo: SLO, sli: UptimeSLI, labels: dict[str, str]) -
             labels,
         ),
     ]
-    bad = _quorum(slo_selector(LOCATION_DOWN, spec, slo), sli.quorum)
+    bad = maintenance.without_planned(
+        _quorum(slo_selector(LOCATION_DOWN, spec, slo), sli.quorum), spec, slo, lag_seconds(slo)
+    )
     known = _quorum(slo_selector(LOCATION_REPORTED, spec, slo), sli.quorum)
     unknown = (
         f"clamp_min(1 - {slo_selector(TOTAL_1M, spec, slo)}, 0)\nor (0 * {slo_selector(PERIOD_ELAPSED, spec, slo)} + 1)"
@@ -106,6 +109,7 @@ def uptime_rules(spec: Spec, slo: SLO, sli: UptimeSLI, labels: dict[str, str]) -
         Rule.recording(BAD_1M, _with_period(bad, spec, slo), labels),
         Rule.recording(TOTAL_1M, _with_period(known, spec, slo), labels),
         Rule.recording(UNKNOWN_1M, unknown, labels),
+        *maintenance.planned_rules(spec, slo, labels, lag_seconds(slo)),
     ]
 
 

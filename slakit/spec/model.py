@@ -347,6 +347,9 @@ class Spec(Strict):
     slos: list[SLO] = Field(min_length=1)
     support: SupportPolicy | None = Field(None, description="support SLA: response and resolution in business time")
     source: str = Field("", exclude=True, description="file the spec was loaded from")
+    planned_downtime: tuple[tuple[int, int], ...] = Field(
+        (), exclude=True, description="accepted maintenance windows [start, end) in Unix seconds, for the rules"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Spec:
