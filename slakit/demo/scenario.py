@@ -150,17 +150,23 @@ class Demo:
                 body = await resp.json()
         return body["data"]["result"] if body.get("status") == "success" else []
 
-    async def wait_counted(self, slo: str = "api-errors", timeout: float = 240) -> None:
-        """Until a live evaluation has counted a minute of traffic for `slo` (the pipeline is end to end)."""
+    async def wait_counted(self, slo: str = "api-errors", evaluations: int = 2, timeout: float = 240) -> None:
+        """Until live evaluations (`evaluations` of them) have counted traffic for `slo`: end to end, steady.
+
+        The first one may count everything the log sources read since the exporter started (a counter reset
+        after backfilled history counts the new value); the next ones count one minute each.
+        """
         deadline = time.monotonic() + timeout
         since = time.time()
-        expr = f'timestamp(slakit:slo_events_total:1m{{service="{self.spec.service}",slo="{slo}"}} > 0) > {since:.0f}'
+        expr = f'timestamp(slakit:slo_events_total:1m{{service="{self.spec.service}",slo="{slo}"}} > 0)'
+        seen: set[float] = set()
         while time.monotonic() < deadline:
             self.check_alive()
-            if await self.query(expr):
+            seen |= {float(r["value"][1]) for r in await self.query(expr) if float(r["value"][1]) > since}
+            if len(seen) >= evaluations:
                 return
             await asyncio.sleep(2)
-        raise TimeoutError(f"no minute of {slo} counted by Prometheus within {timeout:.0f}s")
+        raise TimeoutError(f"Prometheus did not count {evaluations} minutes of {slo} within {timeout:.0f}s")
 
     async def burn_rates(self, slo: str = "api-errors") -> str:
         rows = await self.query(f'{{__name__=~"slakit:slo_burn_rate:.+",service="{self.spec.service}",slo="{slo}"}}')

@@ -74,7 +74,7 @@ async def test_a_5xx_burst_pages_once_inhibits_tickets_and_resolves(tmp_path: Pa
         await demo.prepare(with_backfill=False)
         evaluate_slow_groups_every_minute(demo.stack.rules_dir)
         await demo.launch()
-        await demo.wait_counted(timeout=240)
+        await demo.wait_counted(evaluations=1, timeout=240)
         assert not [n for n in demo.receiver.notifications if n.receiver == "pager"], "paged on steady traffic"
 
         demo.burst(1.0)
