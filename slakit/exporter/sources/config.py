@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from slakit.errors import Problem
 from slakit.yamlsource import YamlDocument, format_path
@@ -75,39 +75,53 @@ class SourceConfig(BaseModel):
             raise ValueError(f"path {str(v)!r} is a directory")
         return v
 
-    @model_validator(mode="after")
-    def _consistent(self) -> SourceConfig:
-        field = self.field_key
-        if self.format == "combined":
-            if self.kind != "requests":
-                raise ValueError(f"format combined only gives requests; kind {self.kind} needs format json")
-            if self.fields or self.results is not None:
-                raise ValueError("fields and results are for format json only")
-        unknown = set(self.fields) - {field}
-        if unknown:
-            raise ValueError(f"fields: unknown key {sorted(unknown)[0]!r}; kind {self.kind} reads only {field!r}")
-        for key, path in self.fields.items():
+    @field_validator("format")
+    @classmethod
+    def _format(cls, v: str, info: ValidationInfo) -> str:
+        kind = info.data.get("kind")
+        if v == "combined" and kind is not None and kind != "requests":
+            raise ValueError(f"format combined only gives requests; kind {kind} needs format json")
+        return v
+
+    @field_validator("fields")
+    @classmethod
+    def _fields(cls, v: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        if v and info.data.get("format") == "combined":
+            raise ValueError("fields are for format json only")
+        kind = info.data.get("kind")
+        if kind is not None:
+            key = _field_key(kind)
+            if unknown := set(v) - {key}:
+                raise ValueError(f"unknown key {sorted(unknown)[0]!r}; kind {kind} reads only {key!r}")
+        for key, path in v.items():
             if not path or any(not part for part in path.split(".")):
-                raise ValueError(f"fields.{key}: {path!r} is not a field name or dotted path")
-        if self.results is not None:
-            if self.kind == "requests":
-                raise ValueError("results is for webhook_deliveries and menu_syncs; requests use the status code")
-            names = RESULTS[self.kind]
-            if bad := set(self.results) - set(names):
-                raise ValueError(f"results: unknown result {sorted(bad)[0]!r}; use {', '.join(names)}")
-            seen: dict[str, str] = {}
-            for result, values in self.results.items():
-                for value in values:
-                    text = normalize(value)
-                    assert text is not None
-                    if text in seen and seen[text] != result:
-                        raise ValueError(f"results: value {text!r} is listed for both {seen[text]} and {result}")
-                    seen[text] = result
-        return self
+                raise ValueError(f"{key}: {path!r} is not a field name or dotted path")
+        return v
+
+    @field_validator("results")
+    @classmethod
+    def _results(cls, v: dict[str, list[str | int | bool]] | None, info: ValidationInfo) -> Any:
+        kind = info.data.get("kind")
+        if v is None or kind is None:
+            return v
+        if kind == "requests" or info.data.get("format") == "combined":
+            raise ValueError("results are for json sources of kind webhook_deliveries or menu_syncs")
+        names = RESULTS[kind]
+        if bad := set(v) - set(names):
+            raise ValueError(f"unknown result {sorted(bad)[0]!r}; use {', '.join(names)}")
+        seen: dict[str, str] = {}
+        for result, values in v.items():
+            for value in values:
+                text = normalize(value)
+                assert text is not None
+                if text in seen and seen[text] != result:
+                    raise ValueError(f"value {text!r} is listed for both {seen[text]} and {result}")
+                seen[text] = result
+        return v
 
     @property
     def field_key(self) -> str:
-        return "status" if self.kind == "requests" else "result"
+        return _field_key(self.kind)
 
     @property
     def field_path(self) -> tuple[str, ...]:
@@ -119,6 +133,10 @@ class SourceConfig(BaseModel):
         names = RESULTS.get(self.kind, ())
         results = self.results if self.results is not None else {n: [n] for n in names}
         return {text: result for result, values in results.items() for v in values if (text := normalize(v))}
+
+
+def _field_key(kind: str) -> str:
+    return "status" if kind == "requests" else "result"
 
 
 def check_sources(v: list[SourceConfig], info: ValidationInfo) -> list[SourceConfig]:

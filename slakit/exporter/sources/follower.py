@@ -98,13 +98,13 @@ class Follower:
             cur = None
         self.up = cur is not None
         rest = b""
-        if cur is not None and (cur.st_dev, cur.st_ino) != self.ident:  # renamed away, a new file is there
-            if st.st_size == self.pos and self.clock() - self.last_read >= ROTATE_QUIET:
-                rest = self.tail + b"\n" if self.tail and not self.skipping else b""
-                log.info("%s was rotated; reading the new file from the start", self.path)
-                self.rotations += 1
-                self.close()
-                self._open_if_exists(0)
+        renamed = cur is not None and (cur.st_dev, cur.st_ino) != self.ident  # a new file is at the path
+        if renamed and st.st_size == self.pos and self.clock() - self.last_read >= ROTATE_QUIET:
+            rest = self.tail + b"\n" if self.tail and not self.skipping else b""
+            log.info("%s was rotated; reading the new file from the start", self.path)
+            self.rotations += 1
+            self.close()
+            self._open_if_exists(0)
         return rest
 
     def read_block(self) -> bytes | None:

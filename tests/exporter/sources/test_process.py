@@ -77,7 +77,7 @@ async def test_rename_and_truncate_rotation_while_writing_counts_every_line(tmp_
     cfg = config(tmp_path, log)
     total, rotate_every = 6000, 1500
     done = threading.Event()
-    caught_up = threading.Event()
+    waiting, caught_up = threading.Event(), threading.Event()
     truncate_at = {3000}  # at these lines the writer waits for the exporter, then copytruncates
 
     def writer() -> None:
@@ -86,7 +86,7 @@ async def test_rename_and_truncate_rotation_while_writing_counts_every_line(tmp_
         for i in range(total):
             if i and i % rotate_every == 0:
                 if i in truncate_at:
-                    caught_up.clear()
+                    waiting.set()
                     assert caught_up.wait(30), "exporter did not catch up"
                     fh.truncate(0)  # copytruncate: same file, cut to 0; the writer keeps its O_APPEND handle
                 else:
@@ -101,14 +101,16 @@ async def test_rename_and_truncate_rotation_while_writing_counts_every_line(tmp_
         fh.close()
         done.set()
 
+    log.touch()  # the log exists when the exporter starts (a file created and rotated between two polls is missed)
     async with aiohttp.ClientSession() as session:
 
         async def work(exporter: ExporterProcess) -> None:
+            await exporter.wait_for(session, lambda s: s.get("slakit_log_source_up", source="erp-access") == 1)
             thread = threading.Thread(target=writer, daemon=True)
             thread.start()
             while not done.is_set():
                 s = await exporter.samples(session)
-                if lines_read(s) == min(truncate_at) and not caught_up.is_set():
+                if waiting.is_set() and lines_read(s) == min(truncate_at):
                     caught_up.set()
                 await asyncio.sleep(0.05)
             thread.join()
