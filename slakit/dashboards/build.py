@@ -51,11 +51,11 @@ def service(spec: Spec) -> Json:
         layout.add(p.probe_failures(spec))
     layout.add(p.delivery_failures(spec))
     maintenance = prometheus_annotation(
-        "Maintenance windows",
+        "Planned downtime",
         p.maintenance_expr(spec),
         "rgba(255, 152, 48, 1)",
-        "Planned maintenance",
-        "{{service}}",
+        "Planned downtime",
+        "accepted maintenance window: minutes excluded from the uptime SLOs",
     )
     return dashboard(
         uid=dashboard_uid(spec.service),

@@ -12,12 +12,11 @@ from slakit.dashboards.grafana import Json, stat, thresholds, timeseries
 from slakit.durations import format_duration
 from slakit.rules import generator as gen
 from slakit.rules import sli as minute
+from slakit.rules.maintenance import PLANNED_1M
 from slakit.rules.promql import quote, regex_alternatives, selector, window_name
 from slakit.spec.model import SLO, Spec
 from slakit.spec.ratios import format_number
 
-# Assumed name of the maintenance-window series (1 while a planned window is open, labels `service`).
-MAINTENANCE_ACTIVE = "slakit:maintenance:active"
 RATE_INTERVAL = "$__rate_interval"
 
 GOOD, WARN, BAD = "green", "orange", "red"
@@ -44,7 +43,8 @@ def objective_text(spec: Spec, slo: SLO) -> str:
 
 
 def alerts_firing(spec: Spec, slo: SLO) -> str:
-    firing = selector("ALERTS", {"alertstate": "firing", "service": spec.service, "slo": slo.name})
+    labels = {"alertstate": "firing", "service": spec.service, "slo": slo.name}
+    firing = selector("ALERTS", labels, {"severity": "page|ticket"})  # not SlakitPlannedDowntime (none)
     return f"count({firing}) or vector(0)"
 
 
@@ -167,7 +167,7 @@ def slo_stats(spec: Spec, slo: SLO, detail_uid: str | None = None) -> list[Json]
             alerts_firing(spec, slo),
             decimals=0,
             steps=thresholds((None, GOOD), (1, BAD)),
-            description='Firing slakit alerts of this SLO (`ALERTS{alertstate="firing"}`), any severity.',
+            description='Firing page and ticket alerts of this SLO (`ALERTS{alertstate="firing"}`).',
         )
     )
     return panels
@@ -290,7 +290,8 @@ def delivery_failures(spec: Spec) -> Json:
 
 
 def maintenance_expr(spec: Spec) -> str:
-    return f"{selector(MAINTENANCE_ACTIVE, {'service': spec.service})} > 0"
+    """Minutes an accepted maintenance window removed from the service's uptime SLOs (docs/report.md)."""
+    return f"max by (service) ({selector(PLANNED_1M, {'service': spec.service})}) > 0"
 
 
 def slo_title(spec: Spec, slo: SLO) -> str:

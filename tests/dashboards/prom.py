@@ -100,8 +100,10 @@ class Prometheus:
             om.write_text(text)
             run(promtool(), "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(om), str(self.data))
 
-    def backfill_rules(self, index: int, rules: list[dict], start: int, end: int, workdir: Path) -> None:
-        """Evaluate `rules` every minute over [start, end] into blocks, then restart on them."""
+    def backfill_rules(
+        self, index: int, rules: list[dict], start: int, end: int, workdir: Path, live: list[Path] = ()
+    ) -> None:
+        """Evaluate `rules` every minute over [start, end] into blocks, then restart on them (loading `live`)."""
         # Same file and group name every level: promtool evaluates at the group's hash-derived offset, and
         # each level must be evaluated at the instants the previous one was.
         rule_file = workdir / "level" / "backfill.rules.yml"
@@ -127,6 +129,7 @@ class Prometheus:
                 os.replace(block, self.data / block.name)
                 moved += 1
         assert moved, f"level {index} produced no block"
+        self.config(list(live))
         self.start()
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from slakit.rules.generator import allowed_bad, credit_threshold
+from slakit.rules.maintenance import PLANNED_1M
 from slakit.spec.calendar import Period
 from slakit.spec.model import SLO
 
@@ -133,9 +134,8 @@ def families(s: Schedule, table: dict[str, int], timezone: str, table_until: int
     for service in ("erp-api", "employee-records"):
         for name, label, per_minute in traffic:
             out.setdefault(name, []).extend(_counter_rows(name, f'service="{service}",{label}', per_minute, s, n))
-        out.setdefault("slakit:maintenance:active", []).extend(
-            f'slakit:maintenance:active{{service="{service}"}} {maintenance(i)} {s.minute(i)}' for i in range(n + 1)
-        )
+        planned = f'{PLANNED_1M}{{service="{service}",slo="uptime"}}'
+        out.setdefault(PLANNED_1M, []).extend(f"{planned} {maintenance(i)} {s.minute(i)}" for i in range(n + 1))
     out["slakit:period:start_timestamp_seconds"] = [
         f'slakit:period:start_timestamp_seconds{{timezone="{timezone}",period="{label}"}} {start} {s.minute(i)}'
         for label, start in table.items()
