@@ -114,7 +114,8 @@ def test_every_panel_query_returns_data_and_stats_are_exact(tmp_path: Path, prom
                 expected = synthetic.uptime_expected(schedule, spec.service, slo, period, counted)
             else:
                 expected = synthetic.ratio_expected(schedule, period, counted)
-            assert expected.bad > 0 and expected.total > 0, (spec.service, slo.name, expected)
+            if period.start <= schedule.start:  # the usual case: the month holds the whole history
+                assert expected.bad > 0 and expected.total > 0, (spec.service, slo.name, expected)
             values = synthetic.stat_values(slo, expected)
             row = _slo_stats(overview, spec.service, slo.name)
             for panel in row:
