@@ -135,3 +135,24 @@ def test_source_path_must_be_absolute(tmp_path: Path) -> None:
     with pytest.raises(pydantic.ValidationError, match="must be absolute"):
         source(path="logs/x.log")
     assert source(path=str(tmp_path / "x.log")).path == tmp_path / "x.log"
+
+
+def test_json_fast_path_and_general_path_agree() -> None:
+    """UTF-8 blocks go through the C scanner directly; a block with invalid UTF-8 line by line via json.loads."""
+    parse = json_lines(source())
+    cases = [
+        '{"status": 200}',
+        '  {"status": 500}',  # leading whitespace: valid JSON
+        '{"status": 404}\r',  # CRLF line end
+        '{"status": 200} trailing',
+        '{"status": 200}{"status": 500}',
+        '{"status": "2xx"}',
+        '{"status": 301, "msg": "caf\u00e9 \\u2028"}',
+        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]",
+        "{" * 100_000,  # deeper than the recursion limit: malformed, not a crash
+    ]
+    fast = parse(block(*cases))
+    slow = parse(block(*cases) + b"\xff\n")
+    assert fast.values == slow.values == {"2xx": 1, "5xx": 1, "4xx": 1, "3xx": 1}
+    assert fast.rejected == {"malformed": 4, "bad_status": 1}
+    assert slow.rejected == {"malformed": 5, "bad_status": 1}
