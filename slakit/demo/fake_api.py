@@ -230,3 +230,69 @@ class CustomerWebhook:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+class FaultAdmin:
+    """`GET /faults` and `POST /faults` (JSON) on their own 127.0.0.1 port, so faults can be injected from a shell.
+
+    `{"error_ratio": 0.5}`, `{"webhook_loss": 1}`, `{"outage": true}`; keys may be combined, values are checked
+    (shares within 0..1). Its requests are not API traffic: they are not in the access log.
+    """
+
+    def __init__(self, api: FakeApi) -> None:
+        self.api = api
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}/faults"
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=4096)
+        app.router.add_get("/faults", self._get)
+        app.router.add_post("/faults", self._post)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, HOST, 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def state(self) -> dict:
+        faults = self.api.faults
+        return {"error_ratio": faults.error_ratio, "webhook_loss": faults.webhook_loss, "outage": self.api.down}
+
+    async def _get(self, request: web.Request) -> web.Response:
+        return web.json_response(self.state())
+
+    async def _post(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.json_response({"error": "body must be a JSON object"}, status=400)
+        problems = _check_faults(body)
+        if problems:
+            return web.json_response({"error": "; ".join(problems)}, status=400)
+        for key in ("error_ratio", "webhook_loss"):
+            if key in body:
+                setattr(self.api.faults, key, float(body[key]))
+        if "outage" in body:
+            await self.api.set_outage(body["outage"])
+        return web.json_response(self.state())
+
+
+def _check_faults(body: object) -> list[str]:
+    if not isinstance(body, dict) or not body:
+        return ["body must be a JSON object with error_ratio, webhook_loss and/or outage"]
+    problems = [f"unknown key {key!r}" for key in body if key not in ("error_ratio", "webhook_loss", "outage")]
+    for key in ("error_ratio", "webhook_loss"):
+        value = body.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            problems.append(f"{key} must be a number from 0 to 1")
+    if "outage" in body and not isinstance(body["outage"], bool):
+        problems.append("outage must be true or false")
+    return problems

@@ -17,7 +17,7 @@ import aiohttp
 
 from slakit.alertmanager import Timing
 from slakit.demo import backfill, history
-from slakit.demo.fake_api import FakeApi
+from slakit.demo.fake_api import FakeApi, FaultAdmin
 from slakit.demo.receiver import Notification, Receiver
 from slakit.demo.stack import Stack, binary, exporter_config, prometheus_config
 from slakit.demo.traffic import Traffic
@@ -60,6 +60,7 @@ class Demo:
         self.timing, self.scrape_interval = timing, scrape_interval
         self.stack = Stack(workdir)
         self.api = FakeApi(workdir / "logs" / "access.log", workdir / "logs" / "webhooks.log")
+        self.admin = FaultAdmin(self.api)
         self.traffic: Traffic | None = None
         self.rate = rate
         self.receiver = Receiver(self._notified)
@@ -108,12 +109,14 @@ class Demo:
         self.workdir.mkdir(parents=True, exist_ok=True)
         await self.receiver.start()
         await self.api.start()
+        await self.admin.start()
         self.traffic = Traffic(self.api.url, self.rate)
         self.traffic.start()
         logs = self.api.access_log_path.parent
         self.say(
             f"fake ERP API  {self.api.url}, {self.rate:g} requests/s of traffic; access and webhook logs in {logs}"
         )
+        self.say(f"fault admin   {self.admin.url}  (GET shows the faults, POST JSON sets them)")
         stack = self.stack
         stack.write_rules([self.spec])
         if with_backfill:
@@ -204,6 +207,7 @@ class Demo:
         if self.traffic is not None:
             await self.traffic.stop()
         await asyncio.to_thread(self.stack.stop)
+        await self.admin.stop()
         await self.api.stop()
         await self.receiver.stop()
 
@@ -222,7 +226,10 @@ async def run_scenario(demo: Demo, with_backfill: bool, keep_running: bool) -> N
         await demo.wait_notification(is_page("api-errors", "resolved"), timeout=600)
         demo.say("RESOLVED      the page is resolved. Scenario complete.")
         if keep_running:
-            demo.say("still running (--keep-running): look around, Ctrl-C to stop everything")
+            demo.say("still running (--keep-running): look around, Ctrl-C to stop everything. Inject faults with")
+            demo.say(
+                f"""  curl -s {demo.admin.url} -d '{{"outage": true}}'   (or "error_ratio": 0.5, "webhook_loss": 1)"""
+            )
             while True:
                 demo.check_alive()
                 await asyncio.sleep(5)

@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from slakit.demo.fake_api import DELIVERY_TIMEOUT, FakeApi, Share
+from slakit.demo.fake_api import DELIVERY_TIMEOUT, FakeApi, FaultAdmin, Share
 from slakit.demo.receiver import Receiver, parse
 from slakit.demo.traffic import Traffic
 from slakit.exporter.sources.parsers import combined
@@ -138,3 +138,29 @@ async def test_receiver_records_alertmanager_payloads() -> None:
     assert found.describe() == "pager: resolved SlakitErrorBudgetBurn slo=api-errors severity=page"
     with pytest.raises(ValueError):
         parse({"receiver": "x", "status": "firing", "groupLabels": {}, "alerts": [{"labels": {}}]})
+
+
+async def test_fault_admin_sets_and_validates(api: FakeApi) -> None:
+    admin = FaultAdmin(api)
+    await admin.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.post(admin.url, json={"error_ratio": 0.5, "webhook_loss": 1}) as resp:
+                assert resp.status == 200
+                assert await resp.json() == {"error_ratio": 0.5, "webhook_loss": 1.0, "outage": False}
+            assert api.faults.error_ratio == 0.5 and api.faults.webhook_loss == 1.0
+            async with session.post(admin.url, json={"outage": True}) as resp:
+                assert (await resp.json())["outage"] is True
+            with pytest.raises(aiohttp.ClientConnectionError):
+                await statuses(session, api.url + "/health", 1)
+            for bad in ({"error_ratio": 2}, {"outage": "yes"}, {"nope": 1}, [], {"webhook_loss": True}):
+                async with session.post(admin.url, json=bad) as resp:
+                    assert resp.status == 400, bad
+            async with session.post(admin.url, data=b"x" * 5000) as resp:
+                assert resp.status == 413
+            async with session.post(admin.url, json={"outage": False, "error_ratio": 0}) as resp:
+                assert await resp.json() == {"error_ratio": 0.0, "webhook_loss": 1.0, "outage": False}
+            assert await statuses(session, api.url + "/health", 1) == [200]
+    finally:
+        await admin.stop()
+    assert "/faults" not in api.access_log_path.read_text()
