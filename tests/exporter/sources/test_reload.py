@@ -1,0 +1,64 @@
+"""Log sources inside the Exporter: reload keeps position and counts, removal, unwritable state_dir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from slakit.exporter.runtime import Exporter
+from tests.exporter.conftest import Samples
+
+LINE = '192.0.2.1 - - [23/Nov/2026:18:14:45 +0000] "GET /x HTTP/1.1" {status} 5 "-" "t"\n'
+
+
+def config(tmp_path: Path, state: Path, sources: str) -> Path:
+    path = tmp_path / "exporter.yaml"
+    path.write_text(f"state_dir: {state}\nprobes: []\nsources:\n{sources}")
+    return path
+
+
+def source(name: str, log: Path, service: str = "erp-api") -> str:
+    return f"  - name: {name}\n    service: {service}\n    kind: requests\n    path: {log}\n    start_at: beginning\n"
+
+
+async def poll_all(exporter: Exporter) -> Samples:
+    for src in exporter.sources.sources.values():
+        await exporter.sources.poll(src)
+    return Samples(exporter.render().decode())
+
+
+async def test_reload_keeps_position_and_counts_and_drops_removed_sources(tmp_path: Path) -> None:
+    a, b, state = tmp_path / "a.log", tmp_path / "b.log", tmp_path / "state"
+    a.write_text(LINE.format(status=200) * 3)
+    b.write_text(LINE.format(status=500) * 2)
+    path = config(tmp_path, state, source("a", a) + source("b", b))
+    exporter = Exporter(path)
+    await exporter.start(schedule=False)
+    try:
+        s = await poll_all(exporter)
+        assert s.get("slakit_requests_total", service="erp-api", code_class="2xx") == 3
+        assert s.get("slakit_requests_total", service="erp-api", code_class="5xx") == 2
+        assert s.get("slakit_log_source_up", source="a") == 1
+
+        # `a` moves to another service; `b` is removed
+        config(tmp_path, state, source("a", a, service="shop-api"))
+        ok, message = await exporter.reload()
+        assert ok, message
+        with a.open("a") as fh:
+            fh.write(LINE.format(status=404))
+        s = await poll_all(exporter)
+        assert s.get("slakit_log_lines_total", source="a") == 4  # continued, not re-read
+        assert s.get("slakit_requests_total", service="shop-api", code_class="4xx") == 1
+        assert s.get("slakit_requests_total", service="erp-api", code_class="2xx") == 3  # never goes back
+        assert not s.has("slakit_log_lines_total", source="b")
+        assert (state / "b.offset.json").is_file()  # the removed source's position was kept
+
+        # an unwritable state_dir fails the reload and changes nothing
+        blocker = tmp_path / "blocker"
+        blocker.write_text("")
+        config(tmp_path, blocker / "state", source("c", b))
+        ok, message = await exporter.reload()
+        assert not ok and "state_dir: cannot write read offsets" in message
+        assert list(exporter.sources.sources) == ["a"]
+        assert exporter.reload_ok == 0
+    finally:
+        await exporter.stop()
