@@ -16,6 +16,7 @@ from slakit.exporter.sources.config import SourceConfig, normalize
 
 # b"100".."599" → "1xx".."5xx": one dict lookup validates and classifies a status
 _CLASSES: dict[bytes, str] = {b"%d" % s: f"{s // 100}xx" for s in range(100, 600)}
+_STATUS_SPACE: dict[bytes, str] = {k + b" ": v for k, v in _CLASSES.items()}
 _CLASSES_STR: dict[str, str] = {k.decode(): v for k, v in _CLASSES.items()}
 
 
@@ -69,13 +70,10 @@ def combined(block: bytes) -> Tally:
     for line in lines:
         i = line.find(b'] "')
         j = line.find(b'" ', i + 3) if i >= 0 else -1
-        # fast path: a plain line (no backslash before the quote, status followed by a space)
-        if j > 0 and line[j - 1] != 0x5C and line[j + 5 : j + 6] == b" ":
-            cls = _CLASSES.get(line[j + 2 : j + 5])
-            if cls is not None:
-                counts[cls] = get(cls, 0) + 1
-                continue
-        cls = combined_status(line)
+        # fast path: a plain line (no backslash before the closing quote, the status followed by a space)
+        cls = _STATUS_SPACE.get(line[j + 2 : j + 6]) if j > 0 and line[j - 1] != 0x5C else None
+        if cls is None:
+            cls = combined_status(line)
         counts[cls] = get(cls, 0) + 1
     return _split(len(lines), counts)
 
