@@ -9,7 +9,8 @@ as one `too_long` line) while the rest of that line is skipped.
   still append until it reopens), then the new file is read from 0. An unterminated last line of the old file
   is counted as a line.
 * truncation (`copytruncate`): the open file became shorter than the read position, or its first bytes
-  changed (truncated and already regrown): read again from 0.
+  changed (truncated and already regrown). If the copy lies next to it (same first bytes, e.g.
+  `access.log.1`), the rest of the copy is read first, then the file from 0; otherwise the file from 0.
 * restart: a saved Position resumes the same file (same device, inode and first bytes) at its offset; if the
   file was rotated meanwhile, the old file is looked up next to the path by inode and finished first.
 """
@@ -88,6 +89,9 @@ class Follower:
             return b""
         st = os.fstat(self.fd)
         if st.st_size < self.pos or not self._head_unchanged(st):
+            if self._follow_copy():  # counted as a rotation when the copy is finished, like a rename
+                log.info("%s was truncated; finishing its copy first", self.path)
+                return b""
             log.info("%s was truncated; reading it again from the start", self.path)
             self.rotations += 1
             self._reset(0)
@@ -175,6 +179,27 @@ class Follower:
                 self.close()
         log.info("%s is not the file read before; reading it from the start", self.path)
         self._open_if_exists(0)
+
+    def _follow_copy(self) -> bool:
+        """copytruncate: if a copy of the file (same first bytes, at least as long as what was read) lies next
+        to it, continue in the copy from the same position; the rename logic then moves on to the path."""
+        if not self.head:
+            return False
+        for candidate in self._siblings():
+            try:
+                fd = os.open(candidate, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                continue
+            st = os.fstat(fd)
+            other, long_enough = (st.st_dev, st.st_ino) != self.ident, st.st_size >= self.pos
+            if other and long_enough and os.pread(fd, len(self.head), 0) == self.head:
+                assert self.fd is not None
+                os.close(self.fd)
+                self.fd, self.ident = fd, (st.st_dev, st.st_ino)
+                self.change_key = (st.st_size, st.st_mtime_ns)
+                return True
+            os.close(fd)
+        return False
 
     def _siblings(self) -> list[Path]:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from slakit.exporter.sources.follower import ROTATE_QUIET, Follower
@@ -89,6 +90,22 @@ def test_copytruncate_restarts_at_zero(tmp_path: Path) -> None:
     os.truncate(log, 0)
     write(log, "4\n")
     assert drain(f) == [b"4"]
+    assert f.rotations == 1
+
+
+def test_copytruncate_finishes_the_copy_first(tmp_path: Path) -> None:
+    log = tmp_path / "a.log"
+    clock = Clock()
+    write(log, "1\n2\n")
+    f = Follower(log, 1024, "beginning", clock=clock)
+    assert drain(f) == [b"1", b"2"]
+    write(log, "3\n4\npart")  # written, not read yet, when logrotate copies and truncates
+    shutil.copyfile(log, tmp_path / "a.log.1")
+    os.truncate(log, 0)
+    write(log, "5\n")
+    assert drain(f) == [b"3", b"4"]  # the rest of the copy
+    clock.now += ROTATE_QUIET
+    assert drain(f) == [b"part", b"5"]
     assert f.rotations == 1
 
 
