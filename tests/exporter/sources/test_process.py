@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -75,28 +77,35 @@ async def run_until(
 async def test_rename_and_truncate_rotation_while_writing_counts_every_line(tmp_path: Path) -> None:
     log = tmp_path / "access.log"
     cfg = config(tmp_path, log)
-    total, rotate_every = 6000, 1500
+    total, rotate_every = 7500, 1500
     done = threading.Event()
     waiting, caught_up = threading.Event(), threading.Event()
-    truncate_at = {3000}  # at these lines the writer waits for the exporter, then copytruncates
+    truncate_at = 3000  # the writer waits for the exporter, then truncates without a copy
+    copytruncate_at = 4500  # logrotate copytruncate while the exporter may still be behind
 
     def writer() -> None:
         fh = log.open("a", buffering=1)
-        n_rot = 0
+        n_rot, last = 0, time.monotonic()
         for i in range(total):
+            burst = copytruncate_at - 200 <= i < copytruncate_at  # written at once, just before the copy
+            if i == copytruncate_at - 200 or (i and i % rotate_every == 0 and i != copytruncate_at):
+                done.wait(max(0.0, 1.6 - (time.monotonic() - last)))  # further apart than the quiet time
             if i and i % rotate_every == 0:
-                if i in truncate_at:
+                if i == truncate_at:
                     waiting.set()
                     assert caught_up.wait(30), "exporter did not catch up"
-                    fh.truncate(0)  # copytruncate: same file, cut to 0; the writer keeps its O_APPEND handle
+                    fh.truncate(0)  # the writer keeps its O_APPEND handle and writes at 0
+                elif i == copytruncate_at:
+                    shutil.copyfile(log, log.with_name("access.log.copied"))
+                    fh.truncate(0)
                 else:
                     n_rot += 1
                     fh.close()
                     log.rename(log.with_name(f"access.log.{n_rot}"))  # logrotate `create` + writer reopens
                     fh = log.open("a", buffering=1)
-                    done.wait(1.6)  # rotations further apart than the exporter's quiet time
+                last = time.monotonic()
             fh.write(line(i))
-            if i % 50 == 0:
+            if i % 50 == 0 and not burst:
                 done.wait(0.005)
         fh.close()
         done.set()
@@ -110,14 +119,14 @@ async def test_rename_and_truncate_rotation_while_writing_counts_every_line(tmp_
             thread.start()
             while not done.is_set():
                 s = await exporter.samples(session)
-                if waiting.is_set() and lines_read(s) == min(truncate_at):
+                if waiting.is_set() and lines_read(s) == truncate_at:
                     caught_up.set()
                 await asyncio.sleep(0.05)
             thread.join()
 
         s, _ = await run_until(cfg, session, lambda s: lines_read(s) == total, work)
     assert requests(s) == expected(range(total))
-    assert s.get("slakit_log_source_rotations_total", source="erp-access") == 3  # 2 renames + 1 truncation
+    assert s.get("slakit_log_source_rotations_total", source="erp-access") == 4  # 2 renames, 2 truncations
     assert s.get("slakit_log_lines_rejected_total", source="erp-access", reason="malformed") == 0
 
 
