@@ -111,6 +111,10 @@ class SourceSet:
         src = self.sources.pop(name)
         if src.task is not None:
             src.task.cancel()
+        # Its lines stay in the traffic counters, which the next scrape shows: save where it really is, so
+        # adding it back (a later reload) does not count them twice.
+        if (position := src.follower.position()) is not None:
+            src.exposed = position
         self._save(src)
         src.follower.close()
 

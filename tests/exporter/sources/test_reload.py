@@ -39,6 +39,10 @@ async def test_reload_keeps_position_and_counts_and_drops_removed_sources(tmp_pa
         assert s.get("slakit_requests_total", service="erp-api", code_class="5xx") == 2
         assert s.get("slakit_log_source_up", source="a") == 1
 
+        with b.open("a") as fh:  # counted, and no scrape before `b` is removed
+            fh.write(LINE.format(status=502))
+        await exporter.sources.poll(exporter.sources.sources["b"])
+
         # `a` moves to another service; `b` is removed
         config(tmp_path, state, source("a", a, service="shop-api"))
         ok, message = await exporter.reload()
@@ -52,13 +56,23 @@ async def test_reload_keeps_position_and_counts_and_drops_removed_sources(tmp_pa
         assert not s.has("slakit_log_lines_total", source="b")
         assert (state / "b.offset.json").is_file()  # the removed source's position was kept
 
+        # `b` comes back: it resumes where it was removed, nothing is counted twice
+        with b.open("a") as fh:
+            fh.write(LINE.format(status=503))
+        config(tmp_path, state, source("a", a, service="shop-api") + source("b", b))
+        ok, message = await exporter.reload()
+        assert ok, message
+        s = await poll_all(exporter)
+        assert s.get("slakit_log_lines_total", source="b") == 1
+        assert s.get("slakit_requests_total", service="erp-api", code_class="5xx") == 4
+
         # an unwritable state_dir fails the reload and changes nothing
         blocker = tmp_path / "blocker"
         blocker.write_text("")
         config(tmp_path, blocker / "state", source("c", b))
         ok, message = await exporter.reload()
         assert not ok and "state_dir: cannot write read offsets" in message
-        assert list(exporter.sources.sources) == ["a"]
+        assert list(exporter.sources.sources) == ["a", "b"]
         assert exporter.reload_ok == 0
     finally:
         await exporter.stop()
