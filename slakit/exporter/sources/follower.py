@@ -144,8 +144,16 @@ class Follower:
     # -- opening --------------------------------------------------------------------------------------------
 
     def _open_first(self) -> None:
-        self.first_open = False
-        saved, self.saved = self.saved, None
+        """Open the file as the saved position or `start_at` says. An error other than a missing file (say,
+        no permission yet) leaves both in place for the next round."""
+        try:
+            self._open_as_saved(self.saved)
+        except OSError:
+            self.close()
+            raise
+        self.first_open, self.saved = False, None
+
+    def _open_as_saved(self, saved: Position | None) -> None:
         if saved is not None and saved.path != str(self.path):
             saved = None  # the config points at another file now
         try:

@@ -6,6 +6,8 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 from slakit.exporter.sources.follower import ROTATE_QUIET, Follower
 from slakit.exporter.sources.offsets import OffsetStore
 
@@ -208,3 +210,25 @@ def test_unreadable_offset_file_is_ignored(tmp_path: Path) -> None:
     store.file("s").write_text("{not json")
     assert store.load("s") is None
     assert store.load("missing") is None
+
+
+def test_unreadable_file_keeps_the_saved_position_until_it_can_be_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "a.log"
+    write(log, "1\n2\n")
+    f = Follower(log, 1024, "beginning")
+    assert drain(f) == [b"1", b"2"]
+    saved = f.position()
+    f.close()
+    write(log, "3\n")
+    g = Follower(log, 1024, "end", saved)
+
+    def refuse(path: Path, at: int) -> None:  # EACCES simulated: the suite runs as root, whom chmod 000 won't stop
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(g, "_open", refuse)
+    with pytest.raises(PermissionError):
+        g.check()
+    monkeypatch.undo()  # readable again: the saved position still applies (not start_at, not 0)
+    assert drain(g) == [b"3"]
