@@ -135,7 +135,12 @@ class SourceSet:
 
     async def _follow(self, src: Source) -> None:
         while True:
-            await self.poll(src)
+            try:
+                await self.poll(src)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug must not stop the source for good: logged, retried next round
+                log.exception("log source %s: polling failed", src.config.name)
             await asyncio.sleep(POLL_SECONDS)
 
     async def poll(self, src: Source) -> None:
