@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -24,6 +25,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from slakit import durations
 from slakit.errors import InputError, Problem
+from slakit.exporter.sources.config import SourceConfig, check_sources, duplicate_problems
 from slakit.yamlsource import YamlDocument, format_path
 
 DEFAULT_DURATION_BUCKETS: tuple[float, ...] = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -583,6 +585,10 @@ class ExporterConfig(BaseModel):
     probes: list[ProbeConfig] = Field(description="the probes; may be empty")
     webhook_receiver: WebhookReceiverConfig | None = Field(None, description="receiver of round-trip deliveries")
     events_api: EventsAPIConfig | None = Field(None, description="POST /api/v1/events for reported outcomes")
+    state_dir: Path | None = Field(None, description="where log sources keep their read offsets (one file each)")
+    sources: Annotated[list[SourceConfig], AfterValidator(check_sources)] = Field(
+        default_factory=list, description="log files counted into the real-traffic metrics"
+    )
 
     @field_validator("location")
     @classmethod
@@ -669,6 +675,8 @@ def load_config(path: str | Path) -> ExporterConfig:
             seen.setdefault(key, i)
         if problems:
             raise InputError(problems)
+    if problems := duplicate_problems(doc):
+        raise InputError(problems)
     return doc.validate(ExporterConfig)
 
 

@@ -22,6 +22,7 @@ from slakit.exporter.listeners import Endpoints
 from slakit.exporter.minutes import MINUTE, minute_start
 from slakit.exporter.probers import Prober, ProbeResult, build_prober, run_with_deadline
 from slakit.exporter.probers.http import make_client
+from slakit.exporter.sources.runner import SourceSet
 from slakit.exporter.traffic import TrafficCounters
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ class Exporter:
         self.schedule_lag = SimpleHistogram(SCHEDULE_LAG, LAG_BUCKETS)
         self.loop_lag = SimpleHistogram(LOOP_LAG, LAG_BUCKETS)
         self.traffic = TrafficCounters()  # fed by log sources and the events API
+        self.sources = SourceSet(self.traffic, str(config_path or "config"))  # log files → self.traffic
         self.endpoints = Endpoints(self.traffic, clock)  # webhook receiver + events API
         self.last_minute_closed = float(minute_start(clock()))
         self._background: list[asyncio.Task[None]] = []
@@ -121,6 +123,7 @@ class Exporter:
         await asyncio.gather(*tasks, return_exceptions=True)
         self.tasks.clear()
         self._background.clear()
+        await self.sources.stop()
         await self.endpoints.stop()
         if self.client is not None:
             await self.client.close()
@@ -135,6 +138,7 @@ class Exporter:
         now = self.clock()
         new_keys = {p.key: p for p in config.probes}
         self.endpoints.prepare(config, str(self.config_path or "config"))  # InputError: nothing changed yet
+        self.sources.prepare(config.sources, config.state_dir)  # InputError (state_dir): nothing changed yet
         # Build every new prober first: if one fails (say an unreadable client key), nothing has changed yet.
         fresh: dict[Key, Prober] = {}
         for i, (key, probe) in enumerate(new_keys.items()):
@@ -169,6 +173,7 @@ class Exporter:
                     self.tasks[key] = asyncio.create_task(self._probe_loop(key), name=f"probe {key}")
         self.series = series  # keeps the config's order in the exposition
         self.endpoints.commit()
+        self.sources.apply(config.sources, self.running)
         self.config = config
 
     async def reload(self) -> tuple[bool, str]:
@@ -278,6 +283,7 @@ class Exporter:
             f'{BUILD_INFO.header(openmetrics)}{BUILD_INFO.name}{{version="{__version__}"}} 1\n',
             *self.traffic.render(openmetrics),
             *self.endpoints.render(openmetrics),
+            *self.sources.render(openmetrics),
         ]
 
     def render(self, openmetrics: bool = False) -> bytes:
