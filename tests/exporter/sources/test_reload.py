@@ -76,3 +76,38 @@ async def test_reload_keeps_position_and_counts_and_drops_removed_sources(tmp_pa
         assert exporter.reload_ok == 0
     finally:
         await exporter.stop()
+
+
+async def test_json_sources_with_configured_fields_feed_their_counters(tmp_path: Path) -> None:
+    hooks, syncs, state = tmp_path / "hooks.log", tmp_path / "syncs.log", tmp_path / "state"
+    hooks.write_text(
+        '{"delivery": {"state": "ok"}, "order": 1}\n'
+        '{"delivery": {"state": "timeout"}, "order": 2}\n'
+        '{"delivery": {"state": "queued"}, "order": 3}\n'
+        '{"delivery": "ok"}\n'
+    )
+    syncs.write_text('{"result": "ok"}\n{"result": "failed"}\n{"result": "ok"}\nnot json\n')
+    path = config(
+        tmp_path,
+        state,
+        f"  - name: hooks\n    service: erp-api\n    kind: webhook_deliveries\n    path: {hooks}\n"
+        "    format: json\n    fields: {result: delivery.state}\n    start_at: beginning\n"
+        "    results: {delivered: [delivered, ok], failed: [failed, error, timeout]}\n"
+        f"  - name: syncs\n    service: menu\n    kind: menu_syncs\n    path: {syncs}\n    format: json\n"
+        "    start_at: beginning\n",
+    )
+    exporter = Exporter(path)
+    await exporter.start(schedule=False)
+    try:
+        s = await poll_all(exporter)
+    finally:
+        await exporter.stop()
+    assert s.get("slakit_webhook_deliveries_total", service="erp-api", result="delivered") == 1
+    assert s.get("slakit_webhook_deliveries_total", service="erp-api", result="failed") == 1
+    assert s.get("slakit_log_lines_rejected_total", source="hooks", reason="unknown_value") == 1
+    assert s.get("slakit_log_lines_rejected_total", source="hooks", reason="missing_field") == 1
+    assert s.get("slakit_menu_syncs_total", service="menu", result="ok") == 2
+    assert s.get("slakit_menu_syncs_total", service="menu", result="failed") == 1
+    assert s.get("slakit_log_lines_rejected_total", source="syncs", reason="malformed") == 1
+    assert s.get("slakit_log_lines_total", source="syncs") == 4
+    assert not s.has("slakit_requests_total", service="menu", code_class="2xx")  # only the kinds configured
