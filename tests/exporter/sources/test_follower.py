@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from slakit.exporter.sources.follower import ROTATE_QUIET, Follower
 from slakit.exporter.sources.offsets import OffsetStore
@@ -25,7 +27,7 @@ def drain(f: Follower) -> list[bytes]:
     lines: list[bytes] = []
     rest = f.check()
     while True:
-        lines += rest.splitlines()
+        lines += rest.split(b"\n")[:-1]
         rest = f.read_block()
         if rest is None:
             return lines
@@ -232,3 +234,31 @@ def test_unreadable_file_keeps_the_saved_position_until_it_can_be_read(
         g.check()
     monkeypatch.undo()  # readable again: the saved position still applies (not start_at, not 0)
     assert drain(g) == [b"3"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lines=st.lists(st.binary(max_size=2500).map(lambda b: b.replace(b"\n", b"")), max_size=25),
+    cuts=st.lists(st.integers(1, 4000), max_size=30),
+)
+def test_property_lines_come_out_exactly_once_whatever_the_write_pieces(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[bytes], cuts: list[int]
+) -> None:
+    """Written in arbitrary pieces and polled between pieces: every line ≤ the limit comes out once, in order,
+    every longer line is counted as too long, and nothing else comes out."""
+    limit = 1024
+    log = tmp_path_factory.mktemp("prop") / "a.log"
+    data = b"".join(line + b"\n" for line in lines)
+    f = Follower(log, limit, "beginning")
+    out: list[bytes] = []
+    pos = 0
+    for cut in [*cuts, len(data)]:
+        write(log, data[pos : pos + cut])
+        pos += cut
+        out += drain(f)
+        if pos >= len(data):
+            break
+    out += drain(f)
+    assert out == [line for line in lines if len(line) <= limit]
+    assert f.too_long == sum(1 for line in lines if len(line) > limit)
+    assert f.position().offset == len(data)  # type: ignore[union-attr]
