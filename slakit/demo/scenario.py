@@ -7,11 +7,13 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 import aiohttp
 
@@ -142,6 +144,9 @@ class Demo:
         await stack.start_prometheus(self.workdir / "prometheus.yml")
         self.say(f"exporter      {stack.exporter_url}/metrics")
         self.say(f"Prometheus    {stack.prometheus_url}/alerts  (retention 100d, rules in {stack.rules_dir})")
+        for expr, window in (("slakit:slo_budget:remaining_ratio", "30d"), ("slakit:slo_burn_rate:2m", "1h")):
+            query = urlencode({"g0.expr": expr, "g0.tab": "0", "g0.range_input": window})
+            self.say(f"  graph       {stack.prometheus_url}/graph?{query}")
         self.say(
             f"Alertmanager  {stack.alertmanager_url}/#/alerts  (receivers → local webhook {self.receiver.url('')})"
         )
@@ -161,11 +166,14 @@ class Demo:
         """
         deadline = time.monotonic() + timeout
         since = time.time()
-        expr = f'timestamp(slakit:slo_events_total:1m{{service="{self.spec.service}",slo="{slo}"}} > 0)'
+        # A range selector returns the stored samples with their own timestamps (`timestamp(x > 0)` would
+        # return the query's time: a filtered vector is a new one).
+        expr = f'slakit:slo_events_total:1m{{service="{self.spec.service}",slo="{slo}"}}[5m]'
         seen: set[float] = set()
         while time.monotonic() < deadline:
             self.check_alive()
-            seen |= {float(r["value"][1]) for r in await self.query(expr) if float(r["value"][1]) > since}
+            for row in await self.query(expr):
+                seen |= {float(ts) for ts, value in row.get("values", []) if float(ts) > since and float(value) > 0}
             if len(seen) >= evaluations:
                 return
             await asyncio.sleep(2)
@@ -174,7 +182,7 @@ class Demo:
     async def burn_rates(self, slo: str = "api-errors") -> str:
         rows = await self.query(f'{{__name__=~"slakit:slo_burn_rate:.+",service="{self.spec.service}",slo="{slo}"}}')
         rates = sorted((r["metric"]["__name__"].rsplit(":", 1)[1], float(r["value"][1])) for r in rows)
-        return ", ".join(f"{w} {v:.1f}x" for w, v in rates) or "not recorded yet"
+        return ", ".join(f"{w} -" if math.isnan(v) else f"{w} {v:.1f}x" for w, v in rates) or "not recorded yet"
 
     def burst(self, share: float = 1.0) -> None:
         self.api.faults.error_ratio = share
