@@ -26,6 +26,7 @@ from pydantic.json_schema import SkipJsonSchema
 from slakit import durations
 from slakit.errors import InputError, Problem
 from slakit.exporter.sources.config import SourceConfig, check_sources, duplicate_problems
+from slakit.exporter.tickets import SupportTicketsConfig, check_support
 from slakit.yamlsource import YamlDocument, format_path
 
 DEFAULT_DURATION_BUCKETS: tuple[float, ...] = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -589,6 +590,11 @@ class ExporterConfig(BaseModel):
     sources: Annotated[list[SourceConfig], AfterValidator(check_sources)] = Field(
         default_factory=list, description="log files counted into the real-traffic metrics"
     )
+    support_tickets: Annotated[list[SupportTicketsConfig], AfterValidator(check_support)] = Field(
+        default_factory=list,
+        description="services whose support tickets are tracked (events API `ticket` events, `tickets` sources); "
+        "state in state_dir/support/<service>",
+    )
 
     @field_validator("location")
     @classmethod
@@ -609,6 +615,12 @@ class ExporterConfig(BaseModel):
             for i, probe in enumerate(self.probes):
                 if probe.prober == "webhook":
                     raise ValueError(f"probes[{i}]: prober webhook needs a top-level `webhook_receiver:`")
+        tracked = {entry.service for entry in self.support_tickets}
+        if self.support_tickets and self.state_dir is None:
+            raise ValueError("support_tickets need a top-level state_dir where ticket state is kept")
+        for i, source in enumerate(self.sources):
+            if source.kind == "tickets" and source.service not in tracked:
+                raise ValueError(f"sources[{i}]: service {source.service!r} has no support_tickets entry")
         receiver, events = self.webhook_receiver, self.events_api
         if receiver and events and receiver.listen_address == events.listen_address and receiver.tls != events.tls:
             raise ValueError("webhook_receiver and events_api share listen_address, so their `tls:` must be the same")

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from slakit.exporter.config import EventsAPIConfig
 
 PATH = "/api/v1/events"
-RESULTS = ("accepted", "unauthorized", "too_large", "unsupported_media_type", "malformed", "invalid")
+RESULTS = ("accepted", "unauthorized", "too_large", "unsupported_media_type", "malformed", "invalid", "conflict")
 REQUESTS = Family("slakit_events_api_requests_total", "counter", "Requests to the events API, by result.")
 TRAFFIC_KINDS = ("requests", "webhook_deliveries", "menu_syncs")
 
@@ -140,8 +140,13 @@ class EventsAPI:
         except BadRequest as exc:
             self.counts[exc.result] += 1
             return exc.response()
-        for model, event_type in events:
-            event_type.apply(model)
+        for i, (model, event_type) in enumerate(events):
+            try:
+                event_type.apply(model)
+            except ValueError as exc:  # contradicts stored state (a ticket event for an unknown ticket, ...)
+                self.counts["conflict"] += 1
+                message = f"event {i} refused: {exc} (events before it were applied; resending is safe: ids dedupe)"
+                return BadRequest(409, "conflict", message, f"events[{i}]" if len(events) > 1 else None).response()
         self.counts["accepted"] += 1
         return web.json_response({"accepted": len(events)}, status=202)
 

@@ -23,6 +23,7 @@ from slakit.exporter.minutes import MINUTE, minute_start
 from slakit.exporter.probers import Prober, ProbeResult, build_prober, run_with_deadline
 from slakit.exporter.probers.http import make_client
 from slakit.exporter.sources.runner import SourceSet
+from slakit.exporter.tickets import TicketDesk, ticket_event_model
 from slakit.exporter.traffic import TrafficCounters
 
 if TYPE_CHECKING:
@@ -88,8 +89,12 @@ class Exporter:
         self.schedule_lag = SimpleHistogram(SCHEDULE_LAG, LAG_BUCKETS)
         self.loop_lag = SimpleHistogram(LOOP_LAG, LAG_BUCKETS)
         self.traffic = TrafficCounters()  # fed by log sources and the events API
-        self.sources = SourceSet(self.traffic, str(config_path or "config"))  # log files → self.traffic
+        self.tickets = TicketDesk(clock)  # support ticket books, fed by the events API and `tickets` sources
+        self.sources = SourceSet(self.traffic, str(config_path or "config"), self.tickets.apply)  # log files
         self.endpoints = Endpoints(self.traffic, clock)  # webhook receiver + events API
+        self.endpoints.events.registry.register(
+            "ticket", ticket_event_model(self.tickets), lambda e: self.tickets.apply(e.service, e.book_event())
+        )
         self.last_minute_closed = float(minute_start(clock()))
         self._background: list[asyncio.Task[None]] = []
         self._reload_lock = asyncio.Lock()
@@ -124,6 +129,7 @@ class Exporter:
         self.tasks.clear()
         self._background.clear()
         await self.sources.stop()
+        self.tickets.close()
         await self.endpoints.stop()
         if self.client is not None:
             await self.client.close()
@@ -139,6 +145,7 @@ class Exporter:
         new_keys = {p.key: p for p in config.probes}
         self.endpoints.prepare(config, str(self.config_path or "config"))  # InputError: nothing changed yet
         self.sources.prepare(config.sources, config.state_dir)  # InputError (state_dir): nothing changed yet
+        self.tickets.prepare(config.support_tickets, config.state_dir, str(self.config_path or "config"))
         # Build every new prober first: if one fails (say an unreadable client key), nothing has changed yet.
         fresh: dict[Key, Prober] = {}
         for i, (key, probe) in enumerate(new_keys.items()):
@@ -173,6 +180,7 @@ class Exporter:
                     self.tasks[key] = asyncio.create_task(self._probe_loop(key), name=f"probe {key}")
         self.series = series  # keeps the config's order in the exposition
         self.endpoints.commit()
+        self.tickets.commit()  # before the sources, which may hand it events as soon as they run
         self.sources.apply(config.sources, self.running)
         self.config = config
 
@@ -284,6 +292,7 @@ class Exporter:
             *self.traffic.render(openmetrics),
             *self.endpoints.render(openmetrics),
             *self.sources.render(openmetrics),
+            *self.tickets.render(openmetrics),
         ]
 
     def render(self, openmetrics: bool = False) -> bytes:

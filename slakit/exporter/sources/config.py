@@ -10,7 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from slakit.errors import Problem
 from slakit.yamlsource import YamlDocument, format_path
 
-REJECT_REASONS: tuple[str, ...] = ("malformed", "missing_field", "bad_status", "unknown_value", "too_long")
+REJECT_REASONS: tuple[str, ...] = (
+    "malformed",
+    "missing_field",
+    "bad_status",
+    "unknown_value",
+    "too_long",
+    "invalid_event",
+)
 MIN_LINE_BYTES, MAX_LINE_BYTES = 1024, 1024 * 1024
 # the result values of each kind (as in slakit/exporter/traffic.py, which imports the config and so not this way)
 RESULTS: dict[str, tuple[str, ...]] = {"webhook_deliveries": ("delivered", "failed"), "menu_syncs": ("ok", "failed")}
@@ -32,8 +39,10 @@ class SourceConfig(BaseModel):
 
     name: str = Field(description="unique source name; the `source` label of the log metrics")
     service: str = Field(description="the `service` label of the counted events")
-    kind: Literal["requests", "webhook_deliveries", "menu_syncs"] = Field(
-        description="the counter fed: slakit_requests_total, slakit_webhook_deliveries_total or slakit_menu_syncs_total"
+    kind: Literal["requests", "webhook_deliveries", "menu_syncs", "tickets"] = Field(
+        description="the counter fed: slakit_requests_total, slakit_webhook_deliveries_total or "
+        "slakit_menu_syncs_total; tickets: support ticket events (JSON lines, docs/support.md) for the service's "
+        "support_tickets book"
     )
     path: Path = Field(description="absolute path of the log file (followed across rotation)")
     format: Literal["combined", "json"] = Field(
@@ -89,6 +98,8 @@ class SourceConfig(BaseModel):
         if v and info.data.get("format") == "combined":
             raise ValueError("fields are for format json only")
         kind = info.data.get("kind")
+        if v and kind == "tickets":
+            raise ValueError("fields are not used by kind tickets (lines are ticket events, docs/support.md)")
         if kind is not None:
             key = _field_key(kind)
             if unknown := set(v) - {key}:
@@ -104,7 +115,7 @@ class SourceConfig(BaseModel):
         kind = info.data.get("kind")
         if v is None or kind is None:
             return v
-        if kind == "requests" or info.data.get("format") == "combined":
+        if kind in ("requests", "tickets") or info.data.get("format") == "combined":
             raise ValueError("results are for json sources of kind webhook_deliveries or menu_syncs")
         names = RESULTS[kind]
         if bad := set(v) - set(names):

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import json.scanner
+import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from slakit.exporter.sources.config import SourceConfig, normalize
+
+log = logging.getLogger("slakit.exporter.sources")
 
 # b"100".."599" → "1xx".."5xx": one dict lookup validates and classifies a status
 _CLASSES: dict[bytes, str] = {b"%d" % s: f"{s // 100}xx" for s in range(100, 600)}
@@ -160,5 +163,32 @@ def _dotted(obj: dict, path: tuple[str, ...], classify: Callable[[object], str])
     return classify(value)
 
 
-def build_parser(config: SourceConfig) -> Parser:
+def ticket_events(apply: Callable[[Mapping], object]) -> Parser:
+    """Ticket event lines (docs/support.md) handed to `apply` one by one; refused events are `invalid_event`."""
+
+    def parse(block: bytes) -> Tally:
+        tally = Tally()
+        for line in block.splitlines():
+            tally.lines += 1
+            try:
+                event = json.loads(line)
+            except (ValueError, RecursionError):
+                tally.reject("malformed")
+                continue
+            try:
+                apply(event)
+            except ValueError as exc:
+                tally.reject("invalid_event")
+                log.warning("ticket event refused: %s", exc)
+        return tally
+
+    return parse
+
+
+def build_parser(config: SourceConfig, tickets: Callable[[str, Mapping], object] | None = None) -> Parser:
+    """The parser of a source; `tickets(service, event)` receives the events of a `tickets` source."""
+    if config.kind == "tickets":
+        assert tickets is not None, "a tickets source needs the exporter's ticket desk"
+        service = config.service
+        return ticket_events(lambda event: tickets(service, event))
     return combined if config.format == "combined" else json_lines(config)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from slakit.errors import InputError, Problem
@@ -21,6 +22,8 @@ from slakit.exporter.sources.follower import Follower
 from slakit.exporter.sources.offsets import OffsetStore, Position
 from slakit.exporter.sources.parsers import Parser, build_parser
 from slakit.exporter.traffic import TrafficCounters
+
+TicketSink = Callable[[str, Mapping], object]
 
 log = logging.getLogger("slakit.exporter.sources")
 POLL_SECONDS = 0.25
@@ -37,10 +40,13 @@ ROTATIONS = Family(
 
 
 class Source:
-    def __init__(self, config: SourceConfig, follower: Follower, saved: Position | None) -> None:
+    def __init__(
+        self, config: SourceConfig, follower: Follower, saved: Position | None, tickets: TicketSink | None = None
+    ) -> None:
         self.config = config
         self.follower = follower
-        self.parse: Parser = build_parser(config)
+        self.tickets = tickets
+        self.parse: Parser = build_parser(config, tickets)
         self.lines = 0
         self.rejected = dict.fromkeys(REJECT_REASONS, 0)
         self.exposed: Position | None = saved  # the position matching the last rendered counters
@@ -50,13 +56,16 @@ class Source:
 
     def configure(self, config: SourceConfig) -> None:
         self.config = config
-        self.parse = build_parser(config)
+        self.parse = build_parser(config, self.tickets)
         self.follower.max_line = config.max_line_bytes
 
 
 class SourceSet:
-    def __init__(self, traffic: TrafficCounters, config_source: str = "config") -> None:
+    def __init__(
+        self, traffic: TrafficCounters, config_source: str = "config", tickets: TicketSink | None = None
+    ) -> None:
         self.traffic = traffic
+        self.tickets = tickets  # where the events of `tickets` sources go: (service, event) → applied
         self.config_source = config_source
         self.sources: dict[str, Source] = {}
         self.store: OffsetStore | None = None
@@ -86,8 +95,9 @@ class SourceSet:
                     self._remove(config.name)
                 saved = store.load(config.name) if store is not None else None
                 follower = Follower(config.path, config.max_line_bytes, config.start_at, saved)
-                src = self.sources[config.name] = Source(config, follower, saved)
-            self.traffic.declare(config.kind, [config.service])
+                src = self.sources[config.name] = Source(config, follower, saved, self.tickets)
+            if config.kind != "tickets":
+                self.traffic.declare(config.kind, [config.service])
             if running and src.task is None:
                 src.task = asyncio.create_task(self._follow(src), name=f"source {config.name}")
         self.sources = {c.name: self.sources[c.name] for c in configs}  # the config's order

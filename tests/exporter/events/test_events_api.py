@@ -187,18 +187,18 @@ async def test_registered_event_type_is_validated_and_applied_all_or_nothing(api
 
     from pydantic import BaseModel, ConfigDict
 
-    class TicketEvent(BaseModel):
+    class CustomEvent(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        type: Literal["ticket"]
+        type: Literal["custom"]
         id: str
         action: Literal["opened", "resolved"]
 
     exporter, url = api
     applied: list[dict[str, Any]] = []
-    exporter.endpoints.events.registry.register("ticket", TicketEvent, lambda e: applied.append(e.model_dump()))
+    exporter.endpoints.events.registry.register("custom", CustomEvent, lambda e: applied.append(e.model_dump()))
     with pytest.raises(ValueError, match="already registered"):
-        exporter.endpoints.events.registry.register("ticket", TicketEvent, applied.append)
-    ticket = {"type": "ticket", "id": "T-1", "action": "opened"}
+        exporter.endpoints.events.registry.register("custom", CustomEvent, applied.append)
+    ticket = {"type": "custom", "id": "T-1", "action": "opened"}
     status, body = await post(url, json.dumps({"events": [ticket, GOOD, {**ticket, "action": "lost"}]}))
     assert (status, body["field"]) == (422, "events[2].action")
     assert applied == [] and exporter.traffic.value("webhook_deliveries", "erp-api", "delivered") == 0
