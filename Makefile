@@ -4,7 +4,7 @@ PIP ?= $(PYTHON) -m pip
 APT_PACKAGES := prometheus prometheus-alertmanager chromium openssl
 PYTEST_WORKERS ?= 4
 
-.PHONY: help deps system-deps python-deps run test lint unit generate generate-into check-generated bench clean
+.PHONY: help deps system-deps python-deps demo run test lint unit generate generate-into check-generated bench clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -20,7 +20,10 @@ system-deps:  ## Debian packages: Prometheus, promtool, Alertmanager, amtool, Ch
 python-deps:  ## slakit itself, editable, with the test extra
 	$(PIP) install --quiet -e '.[test]'
 
-run: python-deps  ## main job: the exporter with exporter/config.example.yaml on 127.0.0.1:9141
+demo: system-deps python-deps  ## main job: fake ERP API + exporter + Prometheus + Alertmanager on 127.0.0.1; a 5xx burst pages, then resolves
+	$(PYTHON) -m slakit demo
+
+run: python-deps  ## the exporter alone, with exporter/config.example.yaml on 127.0.0.1:9141
 	$(PYTHON) -m slakit exporter --config.file exporter/config.example.yaml --web.listen-address 127.0.0.1:9141
 
 lint:  ## ruff
@@ -32,15 +35,16 @@ unit:  ## the pytest suite only
 
 test: deps lint check-generated unit  ## the whole suite: lint, generated-file drift, pytest
 
-GENERATED := rules/generated docs/schemas
+GENERATED := rules/generated docs/schemas grafana
 
 generate:  ## rewrite every checked-in generated file: rules/generated (rules, promtool tests, alertmanager.yml), docs/schemas
 	$(MAKE) --no-print-directory generate-into OUT=.
 
 generate-into:
-	rm -rf $(OUT)/rules/generated && mkdir -p $(OUT)/docs/schemas
+	rm -rf $(OUT)/rules/generated $(OUT)/grafana && mkdir -p $(OUT)/docs/schemas
 	$(PYTHON) -m slakit rules generate rules/specs/*.yaml -o $(OUT)/rules/generated >/dev/null
 	$(PYTHON) -m slakit alertmanager rules/specs/*.yaml -o $(OUT)/rules/generated/alertmanager.yml
+	$(PYTHON) -m slakit dashboards generate rules/specs/*.yaml -o $(OUT)/grafana/dashboards --provisioning $(OUT)/grafana/provisioning >/dev/null
 	$(PYTHON) -m slakit check --print-schema spec > $(OUT)/docs/schemas/slo-spec.schema.json
 	$(PYTHON) -m slakit check --print-schema exporter-config > $(OUT)/docs/schemas/exporter-config.schema.json
 

@@ -238,6 +238,10 @@ class BurnRateTier(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> BurnRateTier:
+        if self.short < 2:
+            # `slakit:slo_events_bad:1m` is already the per-minute series; a 1m window would be recorded under
+            # the same name and counted twice.
+            raise ValueError("'short' window must be at least 2m (1m is the per-minute series itself)")
         if self.short >= self.long:
             raise ValueError("'short' window must be shorter than 'long'")
         if (self.budget_consumed is None) == (self.factor is None):

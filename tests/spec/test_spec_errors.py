@@ -99,6 +99,13 @@ CASES: dict[str, tuple[str, list[str | re.Pattern[str]]]] = {
         variant(burn_rates("{severity: page, long: 1h, short: 90s, factor: 14.4}")),
         ["spec.yaml:12: slos[0].alerting.burn_rates[0].short: '90s' must be a whole number of minutes, at least 1m"],
     ),
+    "1m short window (the per-minute series' own name)": (
+        variant(burn_rates("{severity: page, long: 5m, short: 1m, factor: 14.4}")),
+        [
+            "spec.yaml:12: slos[0].alerting.burn_rates[0]: 'short' window must be at least 2m (1m is the per-minute "
+            "series itself)"
+        ],
+    ),
     "short window not shorter than long": (
         variant(burn_rates("{severity: page, long: 1h, short: 1h, factor: 14.4}")),
         ["spec.yaml:12: slos[0].alerting.burn_rates[0]: 'short' window must be shorter than 'long'"],
