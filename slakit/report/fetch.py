@@ -93,34 +93,51 @@ class _Group:
         p = self.period
         at = p.end + self.lag
         rng = f"[{p.end - p.start + 120}s]"
-        queries = {
-            "bad_events": f"sum by (service, slo) (sum_over_time({self.sel(minute.BAD_1M)}{rng}))",
-            "total_events": f"sum by (service, slo) (sum_over_time({self.sel(minute.TOTAL_1M)}{rng}))",
-            "evaluated": f"sum by (service, slo) (count_over_time({self.sel(minute.TOTAL_1M)}{rng}))",
-        }
-        futures = {name: self.pool.submit(self.prom.query, q, at) for name, q in queries.items()}
-        for name, future in futures.items():
-            for key, item in self._by_slo(future.result()):
+
+        def aggregate(name: str, fn: str, metric: str) -> None:
+            expr = f"sum by (service, slo) ({fn}({self.sel(metric)}{rng}))"
+            for key, item in self._by_slo(self.prom.query(expr, at)):
                 setattr(self.out[key], name, round(float(item["value"][1])))
+
         if self.kind != "uptime":
+            jobs = [
+                self.pool.submit(aggregate, "bad_events", "sum_over_time", minute.BAD_1M),
+                self.pool.submit(aggregate, "total_events", "sum_over_time", minute.TOTAL_1M),
+                self.pool.submit(aggregate, "evaluated", "count_over_time", minute.TOTAL_1M),
+            ]
+            for job in jobs:
+                job.result()
             return
-        jobs = []
-        bad = [k for k in self.keys if self.out[k].bad_events > 0]
-        if bad:
-            jobs.append(self.pool.submit(self._minutes, minute.BAD_1M, bad, "bad"))
+        # Uptime: the bad minutes (sparse) give the bad total too; known minutes are one sum. Unknown minutes
+        # are located only where some are (known < minutes), gaps only where those do not account for all.
+        jobs = [
+            self.pool.submit(aggregate, "total_events", "sum_over_time", minute.TOTAL_1M),
+            self.pool.submit(self._minutes, minute.BAD_1M, list(self.keys), "bad"),
+        ]
+        for job in jobs:
+            job.result()
+        for key in self.keys:
+            slot = self.out[key]
+            slot.bad_events = sum(slot.bad.values())
         unknown = [k for k in self.keys if self.out[k].total_events < self.out[k].minutes]
         if unknown:
-            jobs.append(self.pool.submit(self._minutes, minute.UNKNOWN_1M, unknown, "unknown"))
-        for key in self.keys:
-            if self.out[key].evaluated < self.out[key].minutes:
+            self._minutes(minute.UNKNOWN_1M, unknown, "unknown")
+        jobs = []
+        for key in unknown:
+            slot = self.out[key]
+            if len(slot.unknown) < slot.minutes - slot.total_events:
                 jobs.append(self.pool.submit(self._gaps, key))
         for spec, slo in self.members:
             sli = slo.sli.uptime
             key = (spec.service, slo.name)
-            if sli.external_probes and key in set(bad) | set(unknown):
+            slot = self.out[key]
+            if sli.external_probes and (slot.bad or slot.total_events < slot.minutes):
                 jobs.append(self.pool.submit(self._external, key, sli.probe_service or spec.service, sli))
         for job in jobs:
             job.result()
+        for key in self.keys:
+            slot = self.out[key]
+            slot.evaluated = slot.total_events + len(slot.unknown)  # minutes with an evaluation, located
 
     def _grid(self) -> tuple[float, float]:
         """Instants m + lag + 59.999 s for every minute m of the period."""
