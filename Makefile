@@ -42,7 +42,7 @@ generate:  ## rewrite every checked-in generated file: rules/generated (rules, p
 
 generate-into:
 	rm -rf $(OUT)/rules/generated $(OUT)/grafana && mkdir -p $(OUT)/docs/schemas
-	$(PYTHON) -m slakit rules generate rules/specs/*.yaml -o $(OUT)/rules/generated >/dev/null
+	$(PYTHON) -m slakit rules generate rules/specs/*.yaml --maintenance rules/maintenance/employee-records.yaml -o $(OUT)/rules/generated >/dev/null
 	$(PYTHON) -m slakit alertmanager rules/specs/*.yaml -o $(OUT)/rules/generated/alertmanager.yml
 	$(PYTHON) -m slakit dashboards generate rules/specs/*.yaml -o $(OUT)/grafana/dashboards --provisioning $(OUT)/grafana/provisioning >/dev/null
 	$(PYTHON) -m slakit check --print-schema spec > $(OUT)/docs/schemas/slo-spec.schema.json

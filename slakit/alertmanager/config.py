@@ -2,8 +2,10 @@
 
 Routing: the watchdog goes to a dead man's switch; every other slakit alert of the specs' services is grouped
 by `service` and `slo` and routed by `severity` (page → pager, anything else → ticket). A page inhibits the
-tickets of the same `service` and `slo` — only where both labels exist on both sides: Alertmanager treats a
-label missing on both alerts as equal, so an inhibition on absent labels would mute every ticket.
+tickets of the same `service` and `slo`, and a planned-downtime window (`SlakitPlannedDowntime`) mutes that
+SLO's pages and tickets — only where both labels exist on both sides: Alertmanager treats a label missing on
+both alerts as equal, so an inhibition on absent labels would mute every ticket. Severity `none` alerts other
+than the watchdog go to a receiver without notifications.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from slakit import __version__
 from slakit.spec.model import Spec
 
 RECEIVERS = ("pager", "ticket", "deadmansswitch")
+SILENT = "silent"  # no notifications: severity none (e.g. SlakitPlannedDowntime), kept only to inhibit
+PLANNED = "SlakitPlannedDowntime"
 PLACEHOLDER_URL = "http://127.0.0.1:9/slakit-placeholder/{receiver}"  # discard port: fill in a real receiver
 WATCHDOG = "SlakitWatchdog"
 
@@ -68,6 +72,7 @@ def build_config(
                     "routes": [
                         {"matchers": ['severity="page"'], "receiver": "pager", "repeat_interval": timing.page_repeat},
                         {"matchers": ['severity="ticket"'], "receiver": "ticket"},
+                        {"matchers": ['severity="none"'], "receiver": SILENT},
                     ],
                 },
             ],
@@ -77,7 +82,12 @@ def build_config(
                 "source_matchers": ['severity="page"', *labelled],
                 "target_matchers": ['severity="ticket"', *labelled],
                 "equal": ["service", "slo"],
-            }
+            },
+            {
+                "source_matchers": [f'alertname="{PLANNED}"', *labelled],
+                "target_matchers": ['severity=~"page|ticket"', *labelled],
+                "equal": ["service", "slo"],
+            },
         ],
         "receivers": [
             {
@@ -87,7 +97,8 @@ def build_config(
                 ],
             }
             for name in RECEIVERS
-        ],
+        ]
+        + [{"name": SILENT}],
     }
 
 

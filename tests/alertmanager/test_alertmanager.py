@@ -38,6 +38,8 @@ def generated_alerts() -> list[dict[str, str]]:
 def expected_receiver(labels: dict[str, str]) -> str:
     if labels["alertname"] == "SlakitWatchdog":
         return "deadmansswitch"
+    if labels.get("severity") == "none":
+        return "silent"
     return "pager" if labels.get("severity") == "page" else "ticket"
 
 
@@ -62,6 +64,7 @@ def test_every_generated_alert_reaches_its_receiver(config_file: Path) -> None:
     alerts = generated_alerts()
     severities = {a.get("severity") for a in alerts}
     assert {"page", "ticket", "none"} <= severities  # the table below covers every kind of alert
+    assert any(a["alertname"] == "SlakitPlannedDowntime" for a in alerts)
     for labels in alerts:
         pairs = [f"{k}={v}" for k, v in sorted(labels.items())]
         receiver = expected_receiver(labels)
@@ -135,6 +138,9 @@ async def test_inhibition_and_routing_on_a_real_alertmanager(tmp_path: Path) -> 
     # A page without `slo` (someone else's rule): were the inhibition not limited to alerts carrying both
     # labels, the missing `slo` would count as equal and this page would mute the unlabelled ticket.
     unlabelled_page = {"alertname": "OtherTeamPage", "service": "erp-api", "severity": "page"}
+    # An accepted maintenance window mutes its SLO's alerts and is itself never notified.
+    planned = {"alertname": "SlakitPlannedDowntime", "service": "employee-records", "slo": "uptime", "severity": "none"}
+    muted_page = {**planned, "alertname": "SlakitSLOBreached", "severity": "page"}
     try:
         async with aiohttp.ClientSession() as session:
             deadline = time.monotonic() + 20
@@ -147,7 +153,16 @@ async def test_inhibition_and_routing_on_a_real_alertmanager(tmp_path: Path) -> 
                     pass
                 assert time.monotonic() < deadline, "Alertmanager did not become ready"
                 await asyncio.sleep(0.2)
-            await post_alerts(session, url, [page, same_slo_ticket, other_slo_ticket, unlabelled_ticket, unlabelled_page])
+            everything = [
+                page,
+                same_slo_ticket,
+                other_slo_ticket,
+                unlabelled_ticket,
+                unlabelled_page,
+                planned,
+                muted_page,
+            ]
+            await post_alerts(session, url, everything)
             deadline = time.monotonic() + 30
             while True:
                 states = await alert_states(session, url)
@@ -155,7 +170,7 @@ async def test_inhibition_and_routing_on_a_real_alertmanager(tmp_path: Path) -> 
                     (name, tuple(sorted(lbl["slo"] for lbl in labels if "slo" in lbl)))
                     for name, _, labels in receiver.notifications
                 }
-                if len(states) == 5 and ("pager", ("api-errors",)) in sent and ("ticket", ("uptime",)) in sent:
+                if len(states) == 7 and ("pager", ("api-errors",)) in sent and ("ticket", ("uptime",)) in sent:
                     break
                 assert time.monotonic() < deadline, f"states {states}, notifications {receiver.notifications}"
                 await asyncio.sleep(0.3)
@@ -163,10 +178,13 @@ async def test_inhibition_and_routing_on_a_real_alertmanager(tmp_path: Path) -> 
             assert states["SlakitErrorBudgetSpent/api-errors"]["inhibitedBy"]
             assert states["SlakitErrorBudgetSpent/uptime"]["state"] == "active"  # other slo: not inhibited
             assert states["SlakitPeriodTableExpiring/-"]["state"] == "active"  # no slo label: never inhibited
+            assert states["SlakitSLOBreached/uptime"]["state"] == "suppressed"  # planned downtime
             await asyncio.sleep(2)  # a few more group intervals: the inhibited ticket must never be sent
             tickets = [labels for name, _, group in receiver.notifications if name == "ticket" for labels in group]
             assert all(lbl.get("slo") != "api-errors" for lbl in tickets), tickets
             assert any(lbl["alertname"] == "SlakitPeriodTableExpiring" for lbl in tickets)
+            notified = {labels["alertname"] for _, _, group in receiver.notifications for labels in group}
+            assert "SlakitPlannedDowntime" not in notified and "SlakitSLOBreached" not in notified
             pages = [labels for name, _, group in receiver.notifications if name == "pager" for labels in group]
             assert pages and all(lbl["severity"] == "page" for lbl in pages)
     finally:

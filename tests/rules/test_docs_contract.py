@@ -8,6 +8,7 @@ import re
 import yaml
 
 from slakit.rules.files import render_all
+from slakit.rules.maintenance import apply_calendars
 from slakit.spec import load_specs
 from slakit.spec.model import Spec
 from tests.rules.promtool import REPO, SPECS
@@ -26,6 +27,7 @@ slos:
 
 def emitted() -> tuple[set[str], set[str]]:
     specs = load_specs(sorted(SPECS.glob("*.yaml")))
+    specs = apply_calendars(specs, [str(REPO / "rules" / "maintenance" / "employee-records.yaml")])
     specs.append(Spec.model_validate(yaml.safe_load(EXTRA)))
     records, alerts = set(), set()
     for text in render_all(specs, tests=False).values():
