@@ -23,6 +23,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     parser.add_argument("--maintenance", action="append", default=[], metavar="FILE", help="maintenance calendar")
     parser.add_argument("--exclusions", action="append", default=[], metavar="FILE", help="exclusions ledger")
+    parser.add_argument(
+        "--tickets",
+        metavar="STATE_DIR",
+        help="the exporter's state_dir: adds the support section of specs with `support:` (read from a copy)",
+    )
     parser.add_argument("--store", metavar="DIR", help="closed months: read for the 90-day rule, closed months written")
     parser.set_defaults(func=run)
 
@@ -38,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--month: {exc}") from None
     specs = load_specs(args.spec)
     report = build_report(args.prometheus, specs, month, args.maintenance, args.exclusions, args.store)
+    if args.tickets:
+        from slakit.report.support import support_sections
+
+        report.support = support_sections(specs, args.tickets, month)
     if args.format == "json":
         from slakit.report.render_json import render
     elif args.format == "html":

@@ -31,6 +31,7 @@ class Report:
     verdicts: list[Verdict] = field(default_factory=list)
     sources: dict[str, list[str]] = field(default_factory=dict)
     stored: list[tuple[str, int, bool]] = field(default_factory=list)  # path, version, written
+    support: list[dict] = field(default_factory=list)  # slakit/report/support.py, one per service with tickets
 
 
 def build_report(

@@ -106,6 +106,7 @@ def report_json(report: Report) -> dict:
         "as unavailable unless a maintenance window, external dependency or ledger entry covers them",
         "slos": [slo_json(r) for r in report.slos],
         "stored": [{"path": p, "version": v, "written": w} for p, v, w in report.stored],
+        "support": report.support,
     }
 
 

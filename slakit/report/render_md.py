@@ -18,6 +18,8 @@ def render(report: Report) -> str:
     ]
     for r in report.slos:
         lines += _slo(r)
+    for section in report.support:
+        lines += _support(section)
     rejected = {v.window.id: v for r in report.slos for v, _ in r.windows if not v.accepted}.values()
     if rejected:
         lines += ["## Maintenance windows that are not planned downtime", ""]
@@ -95,4 +97,34 @@ def _slo(r: SloReport) -> list[str]:
                 f"(recorded by {e.recorded_by} {utc(e.recorded_at)}): {n} minutes excluded"
             )
         out.append("")
+    return out
+
+
+def _support(section: dict) -> list[str]:
+    out = [
+        f"## Support: {section['service']}",
+        "",
+        "Tickets whose first response or resolution was decided this month (met: at or before the deadline "
+        "in support hours / working days; docs/support.md).",
+        "",
+        "| priority | target | met | breached | share met |",
+        "| --- | --- | ---: | ---: | ---: |",
+    ]
+    for priority, targets in section["tickets"].items():
+        for target, c in targets.items():
+            share = "-" if c["share_met"] is None else f"{c['share_met']:.1%}"
+            out.append(f"| {priority} | {target} | {c['met']} | {c['breached']} | {share} |")
+    out.append("")
+    for target, rows in section["worst"].items():
+        if rows:
+            out.append(f"Worst {target} times: " + ", ".join(
+                f"`{r['ticket']}` ({r['priority']}, {r['outcome']}, {r['share_used']:.0%} of the allowance)"
+                if r["share_used"] is not None else f"`{r['ticket']}` ({r['priority']}, {r['outcome']})"
+                for r in rows
+            ) + ".")  # fmt: skip
+    if section["overdue_at_month_end"]:
+        out.append("Open and overdue at the end of the month (counted as breached when answered or resolved): "
+                   + ", ".join(f"`{r['ticket']}` {r['target']} due {r['due']}" for r in section["overdue_at_month_end"])
+                   + ".")  # fmt: skip
+    out.append("")
     return out
