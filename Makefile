@@ -35,15 +35,16 @@ unit:  ## the pytest suite only
 
 test: deps lint check-generated unit  ## the whole suite: lint, generated-file drift, pytest
 
-GENERATED := rules/generated docs/schemas grafana
+GENERATED := rules/generated docs/schemas grafana exporter/kubernetes/rules
 
-generate:  ## rewrite every checked-in generated file: rules/generated (rules, promtool tests, alertmanager.yml), docs/schemas
+generate:  ## rewrite every checked-in generated file: rules/generated (rules, promtool tests, alertmanager.yml), grafana/, exporter/kubernetes/rules, docs/schemas
 	$(MAKE) --no-print-directory generate-into OUT=.
 
 generate-into:
-	rm -rf $(OUT)/rules/generated $(OUT)/grafana && mkdir -p $(OUT)/docs/schemas
+	rm -rf $(OUT)/rules/generated $(OUT)/grafana $(OUT)/exporter/kubernetes/rules && mkdir -p $(OUT)/docs/schemas
 	$(PYTHON) -m slakit rules generate rules/specs/*.yaml --maintenance rules/maintenance/employee-records.yaml -o $(OUT)/rules/generated >/dev/null
 	$(PYTHON) -m slakit alertmanager rules/specs/*.yaml -o $(OUT)/rules/generated/alertmanager.yml
+	$(PYTHON) -m slakit rules generate rules/specs/*.yaml --format operator --no-tests -o $(OUT)/exporter/kubernetes/rules >/dev/null
 	$(PYTHON) -m slakit dashboards generate rules/specs/*.yaml -o $(OUT)/grafana/dashboards --provisioning $(OUT)/grafana/provisioning >/dev/null
 	$(PYTHON) -m slakit check --print-schema spec > $(OUT)/docs/schemas/slo-spec.schema.json
 	$(PYTHON) -m slakit check --print-schema exporter-config > $(OUT)/docs/schemas/exporter-config.schema.json

@@ -1,8 +1,9 @@
 """Lay out generated rule files (and their promtool tests) in an output directory.
 
 Prometheus format: one rule file per SLO (`<service>.<slo>.rules.yml`, so each SLO's promtool tests load
-only its own rules), `<service>.support.rules.yml` for a spec with a support section, and `slakit-meta.rules.yml` with the watchdog and the month-boundary tables every
-calendar SLO reads. Operator format: one PrometheusRule per spec, and one for the meta groups.
+only its own rules), `<service>.support.rules.yml` for a spec with a support section, and
+`slakit-meta.rules.yml` with the watchdog and the month-boundary tables every calendar SLO reads.
+Operator format: one PrometheusRule per spec, and one for the meta groups.
 Generate all specs in one run: the meta file holds the tables of every spec's time zone.
 """
 

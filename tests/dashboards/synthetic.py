@@ -186,12 +186,13 @@ def uptime_expected(s: Schedule, service: str, slo: SLO, period: Period, counted
 
 
 def ratio_expected(s: Schedule, period: Period, counted: int) -> Expected:
-    """erp-api api-errors: 5xx + failed webhooks over requests + webhooks, minutes in the period to `counted`."""
+    """erp-api api-errors: 5xx + failed webhooks + failed menu syncs over all three, minutes in the period to
+    `counted`."""
     bad = total = 0
     for i in range(s.minutes):
         if period.start <= s.minute(i) <= counted:
-            bad += requests_5xx(i) + webhooks_failed(i)
-            total += requests_2xx(i) + requests_5xx(i) + webhooks_ok(i) + webhooks_failed(i)
+            bad += requests_5xx(i) + webhooks_failed(i) + menu_failed(i)
+            total += requests_2xx(i) + requests_5xx(i) + 2 * webhooks_ok(i) + webhooks_failed(i) + menu_failed(i)
     return Expected(bad, total, (counted - period.start) // 60 + 1, period.minutes)
 
 
