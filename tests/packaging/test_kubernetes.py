@@ -178,7 +178,7 @@ def test_the_sidecar_counts_every_service_the_ratio_slos_read() -> None:
         for slo in yaml.safe_load(spec_file.read_text(encoding="utf-8"))["slos"]:
             ratio = slo["sli"].get("ratio")
             for selector in (ratio["errors"] + ratio["total"]) if ratio else []:
-                if selector.startswith(("slakit_requests_total", "slakit_webhook_deliveries_total")):
+                if selector.startswith(("slakit_requests_total", "slakit_webhook_deliveries_total", "slakit_menu")):
                     read |= set(re.findall(r'service="([^"]+)"', selector))
     assert read and read <= counted
 
