@@ -11,11 +11,12 @@ help:  ## list targets
 
 deps: system-deps python-deps  ## install everything slakit and its tests need
 
-system-deps:  ## Debian packages: Prometheus, promtool, Alertmanager, amtool, Chromium (root, apt-get)
+system-deps:  ## Debian packages: Prometheus, promtool, Alertmanager, amtool, Chromium, kubectl (root, apt-get)
 	@missing=""; for b in prometheus promtool prometheus-alertmanager amtool chromium; do command -v $$b >/dev/null || missing=1; done; \
 	if [ -n "$$missing" ]; then \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(APT_PACKAGES); \
 	fi
+	@command -v kubectl >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends kubernetes-client; }
 
 python-deps:  ## slakit itself, editable, with the test extra
 	$(PIP) install --quiet -e '.[test]'
