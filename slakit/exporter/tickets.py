@@ -18,10 +18,19 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from slakit.errors import InputError, Problem
-from slakit.spec.model import Spec
+from slakit.spec.calendar import Month, period_of
+from slakit.spec.model import Minutes, Spec
 from slakit.support.tickets import TYPES, TicketBook, parse_event
 
 log = logging.getLogger("slakit.exporter.tickets")
+DEFAULT_FORGET_AFTER_MINUTES = 40 * 24 * 60
+
+
+def last_reported_month(now: float, forget_after_minutes: int, zone: Any) -> Month:
+    """The latest month (in `zone`) that ended at least `forget_after` before `now`."""
+    holding = period_of(int(now) - forget_after_minutes * 60, zone)  # the month still within the delay
+    year, month = (int(part) for part in holding.label.split("-"))
+    return Month(year - 1, 12) if month == 1 else Month(year, month - 1)
 
 
 class SupportTicketsConfig(BaseModel):
@@ -30,6 +39,11 @@ class SupportTicketsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     spec: Path = Field(description="SLO spec file with a `support:` section and a `calendar:` (its service is used)")
+    forget_after: Minutes = Field(
+        DEFAULT_FORGET_AFTER_MINUTES,
+        description="a month counts as reported this long after it ended: its resolved tickets are forgotten and "
+        "late events dated in it are ignored (default 40d: the report is due after the month, claims within 30d)",
+    )
     _spec: Spec | None = PrivateAttr(None)
 
     @field_validator("spec")
@@ -77,6 +91,7 @@ class TicketDesk:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
         self.books: dict[str, tuple[Spec, TicketBook]] = {}
+        self.forget_after: dict[str, int] = {}  # service → minutes
         self._pending: list[SupportTicketsConfig] = []
         self._state_dir: Path | None = None
 
@@ -97,6 +112,7 @@ class TicketDesk:
     def commit(self) -> None:
         """Switch to the prepared entries: a service whose spec stayed the same keeps its open book."""
         wanted = {e.service: e.loaded for e in self._pending}
+        self.forget_after = {e.service: e.forget_after for e in self._pending}
         for service, (spec, book) in list(self.books.items()):
             if wanted.get(service) != spec:
                 book.close()
@@ -127,9 +143,15 @@ class TicketDesk:
         return self.book(service).apply(event)
 
     def render(self, openmetrics: bool) -> list[str]:
-        now = datetime.fromtimestamp(self.clock(), UTC)
+        seconds = self.clock()
+        now = datetime.fromtimestamp(seconds, UTC)
         blocks = []
-        for _, book in self.books.values():
+        for service, (_, book) in self.books.items():
+            reported = last_reported_month(seconds, self.forget_after[service], book.zone)
+            if book.reported_through is None or reported > book.reported_through:
+                gone = book.forget_reported(reported)  # bounded state: once a month, one compaction
+                log.info("support tickets of %s: %s and earlier reported, %d resolved tickets forgotten",
+                         service, reported, gone)  # fmt: skip
             book.tick(now)
             blocks.append(book.render(openmetrics))
         return blocks

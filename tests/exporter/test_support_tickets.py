@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiohttp
 
@@ -14,12 +16,21 @@ from tests.exporter.procs import REPO, ExporterProcess
 from tests.exporter.targets import free_port
 from tests.exporter.webhooks.helpers import EVENTS_TOKEN, events_block, write_config
 
+NY = ZoneInfo("America/New_York")
 SPEC = REPO / "rules" / "specs" / "erp-api.yaml"  # its support section: 1 h response in support hours
-# Tuesday 2026-03-03 10:00 New York: inside support hours.
-CREATED = {"id": "e1", "type": "created", "ticket": "T-1", "priority": "urgent", "at": "2026-03-03T10:00:00-05:00"}
-ACK_IN_TIME = {"id": "e2", "type": "acknowledged", "ticket": "T-1", "at": "2026-03-03T10:40:00-05:00"}
-CREATED_2 = {"id": "e3", "type": "created", "ticket": "T-2", "priority": "high", "at": "2026-03-03T11:00:00-05:00"}
-ACK_LATE = {"id": "e4", "type": "acknowledged", "ticket": "T-2", "at": "2026-03-03T12:30:00-05:00"}
+# Yesterday at 10:00 New York (support hours run 07:00-24:00 every day): months older than 40 days count as
+# reported and their events are ignored, so the stream is dated relative to now.
+_DAY = (datetime.now(NY) - timedelta(days=1)).date()
+
+
+def _at(hour: int, minute: int) -> str:
+    return datetime.combine(_DAY, time(hour, minute), NY).isoformat()
+
+
+CREATED = {"id": "e1", "type": "created", "ticket": "T-1", "priority": "urgent", "at": _at(10, 0)}
+ACK_IN_TIME = {"id": "e2", "type": "acknowledged", "ticket": "T-1", "at": _at(10, 40)}
+CREATED_2 = {"id": "e3", "type": "created", "ticket": "T-2", "priority": "high", "at": _at(11, 0)}
+ACK_LATE = {"id": "e4", "type": "acknowledged", "ticket": "T-2", "at": _at(12, 30)}
 
 
 def tickets(s, target: str, outcome: str, priority: str) -> float:  # type: ignore[no-untyped-def]
